@@ -1,0 +1,66 @@
+"""Analytic FLOPs, bits and parameters against FlopCounterMode and the real modules."""
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from coinfer_env import build_split_resnet50, cost, prune
+from coinfer_env.accounting import device_flops
+
+
+def counted(fn, x) -> int:
+    with FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
+            fn(x)
+    return counter.get_total_flops()
+
+
+def n_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def check(net, tol=1e-3):
+    x = torch.randn(1, 3, 32, 32)
+    c = cost(net.config, net.kept, net.bits_per_symbol)
+    assert abs(counted(net.device, x) - c.flops) <= tol * c.flops
+    assert abs(counted(net.server, net.device(x)) - c.server_flops) <= tol * c.server_flops
+    backbone = device_flops(net.config, net.kept, codec=False)
+    assert abs(counted(net.device.features, x) - backbone) <= tol * backbone
+    assert n_params(net.device) == c.device_params
+    assert n_params(net.server) == c.server_params
+    symbols = net.device(x).shape[1]
+    assert c.bits == symbols * net.bits_per_symbol
+    C, H, W = net.device.features(x).shape[1:]
+    assert c.bits_original == C * H * W * 32
+
+
+@pytest.mark.parametrize("k", range(1, 17))
+def test_unpruned_width8_every_split(k):
+    net = build_split_resnet50(8, k).eval()
+    check(net)
+    c = cost(net.config)
+    assert c.flops_original == counted(net.device.features, torch.randn(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize("k", range(1, 17))
+def test_random_ratios_width8_every_split(k):
+    net = build_split_resnet50(8, k, channel="quantize", bits=6).eval()
+    ratios = np.random.default_rng(k).uniform(0, 1, len(net.prunable_layers))
+    check(prune(net, ratios))
+
+
+@pytest.mark.parametrize("k, seed", [(3, 0), (13, 1), (16, 2)])
+def test_width64_some_splits(k, seed):
+    net = build_split_resnet50(64, k).eval()
+    check(net)
+    ratios = np.random.default_rng(seed).uniform(0.2, 1, len(net.prunable_layers))
+    check(prune(net, ratios))
+
+
+def test_original_payload_and_flops_do_not_depend_on_pruning():
+    net = build_split_resnet50(8, 7)
+    small = prune(net, [0.3] * len(net.prunable_layers))
+    a, b = cost(net.config, net.kept), cost(small.config, small.kept)
+    assert (a.flops_original, a.bits_original) == (b.flops_original, b.bits_original)
+    assert b.flops < a.flops and b.bits < a.bits

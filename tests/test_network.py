@@ -1,0 +1,99 @@
+"""The split ResNet-50: architecture, FLOPs against torch's own counter, bad input."""
+
+import pytest
+import torch
+import torchvision
+from torch.utils.flop_counter import FlopCounterMode
+
+from coinfer_env import SplitConfig, build_split_resnet50, cost
+from coinfer_env.accounting import backbone_flops
+from coinfer_env.architecture import split_feature_shape
+
+
+def counted(fn, *args) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn(*args)
+    return counter.get_total_flops()
+
+
+def test_width64_backbone_matches_torchvision_resnet50_with_cifar_stem():
+    tv = torchvision.models.resnet50(num_classes=10)
+    tv.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    tv.maxpool = torch.nn.Identity()
+    x = torch.randn(1, 3, 32, 32)
+    net = build_split_resnet50(64, 13).eval()
+    assert counted(tv, x) == 2_595_659_776
+    assert backbone_flops(SplitConfig(64, 13)) == counted(tv, x)
+    assert counted(net.backbone, x) == counted(tv, x)
+    assert sum(p.numel() for p in tv.parameters()) == sum(
+        p.numel() for n, p in net.named_parameters() if "coder" not in n
+    )
+
+
+def test_forward_is_server_of_channel_of_device():
+    net = build_split_resnet50(8, 5, channel="quantize", bits=4).eval()
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x), net.server(net.channel(net.device(x))))
+    assert net(x).shape == (3, 10)
+
+
+@pytest.mark.parametrize("k", range(1, 17))
+def test_split_feature_and_codec_shapes(k):
+    net = build_split_resnet50(8, k).eval()
+    x = torch.randn(2, 3, 32, 32)
+    C, H, W = split_feature_shape(net.config)
+    with torch.no_grad():
+        feat = net.device.features(x)
+        symbols = net.device(x)
+        restored = net.server.decoder(symbols)
+    assert feat.shape == (2, C, H, W)
+    assert restored.shape == feat.shape
+    D = (C // 8) * -(-H // 2) * -(-W // 2)
+    assert symbols.shape == (2, D // 4)
+    assert symbols.min() >= 0 and symbols.max() <= 1
+    assert len(net.prunable_layers) == 2 * k + 2
+    assert [L.name for L in net.prunable_layers][-2:] == ["encoder.conv", "encoder.fc"]
+
+
+def test_prunable_layers_skip_conv3_shortcut_and_stem():
+    names = [L.name for L in build_split_resnet50(8, 4).prunable_layers]
+    assert names[:4] == ["blocks.0.conv1", "blocks.0.conv2", "blocks.1.conv1", "blocks.1.conv2"]
+    assert not any("conv3" in n or "shortcut" in n or "stem" in n for n in names)
+
+
+def test_descriptors_carry_real_module_shapes():
+    net = build_split_resnet50(8, 6)
+    for d in net.prunable_layers:
+        module = net.device.get_submodule(d.name)
+        if d.kind == "conv":
+            assert (module.in_channels, module.out_channels) == (d.in_channels, d.out_channels)
+            assert module.kernel_size == (d.kernel, d.kernel) and module.stride == (d.stride, d.stride)
+        else:
+            assert (module.in_features, module.out_features) == (d.in_channels, d.out_channels) == (d.in_size, d.out_channels)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"split_point": 0}, "split_point=0"),
+        ({"split_point": 17}, "1..16"),
+        ({"width": 0}, "width=0"),
+        ({"channel": "wifi"}, "channel='wifi'"),
+        ({"channel": "awgn", "snr": 3}, "snr"),
+        ({"channel": "bec", "erasure_prob": 1.5}, "erasure_prob=1.5"),
+    ],
+)
+def test_bad_configuration_names_the_value(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
+        build_split_resnet50(**{"width": 8, **kwargs})
+
+
+def test_info_table_lists_all_sixteen_splits(capsys):
+    from coinfer_env.cli import main
+
+    assert main(["info", "--width", "8"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 16
+    assert f"{cost(SplitConfig(8, 13)).flops_original:,}" in rows[12]
