@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .architecture import NUM_BLOCKS, STAGE_NAMES, SplitConfig, split_feature_shape, stage_of
@@ -37,12 +38,71 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_splits(text: str) -> list[int]:
+    if text == "all":
+        return list(range(1, NUM_BLOCKS + 1))
+    try:
+        splits = sorted({int(s) for s in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--splits {text!r}: use 'all' or a comma list such as 1,5,13") from None
+    if not all(1 <= s <= NUM_BLOCKS for s in splits):
+        raise argparse.ArgumentTypeError(f"--splits {text!r}: split points lie in 1..{NUM_BLOCKS}")
+    return splits
+
+
+def resolve_device(name: str):
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but torch sees no GPU: use device='cpu' or 'auto'")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device={name!r} is invalid: choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .presets import preset
+    from .training import TrainConfig, train
+
+    p = preset(args.env)
+    dataset = args.dataset or p["dataset"]
+    cfg = TrainConfig(width=p["width"], splits=args.splits, seed=args.seed, channel=args.channel)
+    for name in ("epochs", "codec_epochs", "joint_epochs"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    device = resolve_device(args.device)
+    splits = data_mod.load(dataset, args.data_root, args.download, seed=args.seed)
+    splits = data_mod.Splits(splits.train.to(device), splits.val, splits.test)
+    out = args.out or p["checkpoint_dir"]
+    meta = train(cfg, splits, out, device)
+    print(f"backbone test accuracy {meta['backbone_test_accuracy']:.4f}; artifacts in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coinfer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="print the split points with their FLOPs and feature sizes")
     info.add_argument("--width", type=int, nargs="+", default=[64, 8], help="network widths (default: 64 8)")
     info.set_defaults(func=cmd_info)
+
+    tr = sub.add_parser("train", help="step 1: train the backbone and a codec per split point")
+    tr.add_argument("--env", default="CoInfer-ResNet50-Tiny-v0", help="which id's network and data")
+    tr.add_argument("--splits", type=parse_splits, default="all", help="all, or a comma list such as 1,5,13")
+    tr.add_argument("--epochs", type=int, help="backbone epochs (default 60)")
+    tr.add_argument("--codec-epochs", type=int, help="codec epochs per split (default 6)")
+    tr.add_argument("--joint-epochs", type=int, help="joint fine-tune epochs per split (default 2)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--channel", default="ideal", help="channel the codec is trained through")
+    tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    tr.add_argument("--dataset", help="override the id's dataset (cifar10, cifar10-subset, synthetic)")
+    tr.add_argument("--data-root", default=str(Path("~/.cache/coinfer_env/data").expanduser()))
+    tr.add_argument("--download", action="store_true", help="let torchvision download CIFAR-10")
+    tr.add_argument("--out", help="checkpoint directory (default: the id's checkpoint_dir)")
+    tr.set_defaults(func=cmd_train)
     return parser
 
 
@@ -50,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:  # bad input: one clear line, no traceback
+    except (ValueError, FileNotFoundError) as err:  # bad input: a clear message, no traceback
         print(f"coinfer {args.command}: error: {err}", file=sys.stderr)
         return 2
 

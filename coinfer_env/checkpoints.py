@@ -1,0 +1,98 @@
+"""Where trained weights live, and how they are written (atomically) and read (weights only).
+
+Layout of a checkpoint directory, for a network of width W:
+    resnet50-wW-backbone.pt        the trained backbone (no codec), canonical names
+    resnet50-wW-splitKK.pt         the whole SplitNetwork with its trained codec at split KK
+    resnet50-wW.json               metadata: accuracy per split, seed, command, versions
+
+Every file is written to a temporary name in the same directory and renamed into
+place, so a killed run leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .network import SplitNetwork
+
+DEFAULT_CHECKPOINT_DIR = Path("~/.cache/coinfer_env").expanduser()
+
+
+def bundled_dir() -> Path:
+    """The package's own checkpoints (the Tiny, width-8 network)."""
+    return Path(str(resources.files("coinfer_env") / "checkpoints"))
+
+
+def split_file(directory: Path | str, width: int, split_point: int) -> Path:
+    return Path(directory).expanduser() / f"resnet50-w{width}-split{split_point:02d}.pt"
+
+
+def backbone_file(directory: Path | str, width: int) -> Path:
+    return Path(directory).expanduser() / f"resnet50-w{width}-backbone.pt"
+
+
+def meta_file(directory: Path | str, width: int) -> Path:
+    return Path(directory).expanduser() / f"resnet50-w{width}.json"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; artifacts are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_state(path: Path, state: dict[str, torch.Tensor]) -> None:
+    cpu = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    atomic_write(path, lambda tmp: torch.save(cpu, tmp))
+
+
+def load_state(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_json(path: Path, data: dict) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def backbone_state(net: SplitNetwork) -> dict[str, torch.Tensor]:
+    """The backbone's weights under split-independent names (stem.*, blocks.J.*, fc.*)."""
+    out = {}
+    for key, value in net.state_dict().items():
+        part, rest = key.split(".", 1)
+        if rest.startswith(("stem.", "blocks.")) or (part == "server" and rest.startswith("fc.")):
+            out[rest] = value
+    return out
+
+
+def load_backbone(net: SplitNetwork, state: dict[str, torch.Tensor]) -> None:
+    """Copy backbone weights (from :func:`backbone_state`) into ``net`` at any split point."""
+    k = net.config.split_point
+    mapped = {}
+    for name, value in state.items():
+        if name.startswith("blocks."):
+            part = "device" if int(name.split(".")[1]) < k else "server"
+        else:
+            part = "device" if name.startswith("stem.") else "server"
+        mapped[f"{part}.{name}"] = value
+    missing = [m for m in net.load_state_dict(mapped, strict=False).missing_keys if "coder" not in m]
+    if missing:
+        raise ValueError(f"backbone checkpoint lacks {missing[:3]}...: was it trained at another width?")

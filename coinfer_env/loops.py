@@ -1,0 +1,68 @@
+"""The two loops every stage shares: gradient steps over image batches, and accuracy."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+
+from .data import ImageSet, augment, normalize
+
+
+def batch_indices(n: int, batch: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless shuffled mini-batches of indices into ``n`` items, epoch after epoch."""
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch + 1, batch):
+            yield order[start : start + batch]
+
+
+def train_steps(
+    model: nn.Module,
+    data: ImageSet,
+    steps: int,
+    batch: int,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    augmented: bool = False,
+    label_smoothing: float = 0.0,
+    on_step: Callable[[float], None] | None = None,
+) -> None:
+    """``steps`` SGD steps of cross-entropy on batches drawn from ``data`` by ``generator``.
+
+    ``data`` should already be on the model's device; ``generator`` lives on the CPU
+    so that the batch order does not depend on the device.
+    """
+    device = next(model.parameters()).device
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    indices: Iterable[torch.Tensor] = batch_indices(len(data), min(batch, len(data)), generator)
+    for _, idx in zip(range(steps), indices):
+        idx = idx.to(data.images.device)
+        images = data.images[idx]
+        if augmented:
+            images = augment(images, generator)
+        loss = loss_fn(model(normalize(images.to(device))), data.labels[idx].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        if on_step is not None:
+            on_step(loss.item())
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, data: ImageSet, batch: int = 500) -> float:
+    """Top-1 accuracy in [0, 1], in the data's fixed order, with ``model`` in eval mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = 0
+    for start in range(0, len(data), batch):
+        images = normalize(data.images[start : start + batch].to(device))
+        correct += (model(images).argmax(1) == data.labels[start : start + batch].to(device)).sum().item()
+    model.train(was_training)
+    return correct / max(1, len(data))

@@ -1,0 +1,24 @@
+"""The registered environment ids and what distinguishes them."""
+
+from __future__ import annotations
+
+from .checkpoints import DEFAULT_CHECKPOINT_DIR, bundled_dir
+
+FULL_ID = "CoInfer-ResNet50-v0"
+TINY_ID = "CoInfer-ResNet50-Tiny-v0"
+
+PRESETS: dict[str, dict] = {
+    FULL_ID: {"width": 64, "dataset": "cifar10", "eval_images": 5000, "checkpoint_dir": str(DEFAULT_CHECKPOINT_DIR)},
+    TINY_ID: {"width": 8, "dataset": "cifar10-subset", "eval_images": 1000, "checkpoint_dir": None},
+}
+
+
+def preset(env_id: str) -> dict:
+    """Preset kwargs of ``env_id`` (with or without the ``coinfer_env:`` prefix)."""
+    env_id = env_id.split(":")[-1]
+    if env_id not in PRESETS:
+        raise ValueError(f"env id {env_id!r} is unknown: choose {FULL_ID} or {TINY_ID}")
+    out = dict(PRESETS[env_id])
+    if out["checkpoint_dir"] is None:
+        out["checkpoint_dir"] = str(bundled_dir())
+    return out
