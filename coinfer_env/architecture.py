@@ -11,6 +11,7 @@ layer, in episode order. ``full_kept(config)`` is the unpruned network.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Iterator, Literal, Sequence
@@ -178,14 +179,20 @@ def stage_of(block: int) -> int:
 
 
 def _unpruned_blocks(width: int) -> list[BlockPlan]:
-    blocks, in_ch, hw = [], width, IMAGE_SIZE
+    return list(_unpruned_blocks_cached(width))
+
+
+@functools.lru_cache(maxsize=None)  # an episode step asks for it; it never changes
+def _unpruned_blocks_cached(width: int) -> tuple[BlockPlan, ...]:
+    blocks: list[BlockPlan] = []
+    in_ch, hw = width, IMAGE_SIZE
     for stage, n in enumerate(BLOCKS_PER_STAGE):
         mid = width * 2**stage
         for b in range(n):
             stride = STAGE_STRIDES[stage] if b == 0 else 1
             blocks.append(BlockPlan(len(blocks) + 1, in_ch, mid, mid, mid * EXPANSION, stride, hw))
             in_ch, hw = mid * EXPANSION, blocks[-1].out_hw
-    return blocks
+    return tuple(blocks)
 
 
 def _unpruned_codec(config: SplitConfig) -> CodecPlan:

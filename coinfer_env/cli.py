@@ -50,18 +50,6 @@ def parse_splits(text: str) -> list[int]:
     return splits
 
 
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' but torch sees no GPU: use device='cpu' or 'auto'")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"device={name!r} is invalid: choose auto, cpu or cuda")
-    return torch.device(name)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from . import data as data_mod
     from .presets import preset
@@ -73,6 +61,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     for name in ("epochs", "codec_epochs", "joint_epochs"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
+    from .envs import resolve_device
+
     device = resolve_device(args.device)
     splits = data_mod.load(dataset, args.data_root, args.download, seed=args.seed)
     splits = data_mod.Splits(splits.train.to(device), splits.val, splits.test)

@@ -52,7 +52,8 @@ class Splits:
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 3, H, W) -> float, per-channel CIFAR-10 normalisation."""
     x = images.float().div_(255)
-    return (x - MEAN.to(x.device)) / STD.to(x.device)
+    # channels_last: faster convs on CPU, and harmless for contiguous weights.
+    return ((x - MEAN.to(x.device)) / STD.to(x.device)).contiguous(memory_format=torch.channels_last)
 
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,127 @@
+"""What one episode of the Tiny id costs, and where the time goes.
+
+For ``--episodes`` random action vectors (seeded), prints:
+  * the median episode time and its phases (prune, fine-tune, evaluate);
+  * the overhead ratio: episode time / bare compute, where bare compute is the
+    same fine-tune steps (forward, backward, Adam step) and evaluation forward
+    passes of the same pruned network on pre-normalised tensors, timed alone;
+  * the time of a cache-hit episode;
+  * validation accuracy after the default fine-tune and after a 10x longer one
+    on the same pruned networks.
+
+    .venv/bin/python benchmarks/episode_cost.py [--episodes 5] [--seed 0] [--split 13]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import coinfer_env  # noqa: F401  (registers the ids)
+from coinfer_env.data import normalize
+from coinfer_env.evaluation import FinetuneSettings, finetune
+from coinfer_env.loops import accuracy, batch_indices
+from coinfer_env.pruning import prune_to
+
+
+def play(env, actions) -> tuple[float, dict]:
+    start = time.perf_counter()
+    env.reset(seed=0)
+    for a in actions:
+        *_, info = env.step(np.array([a], dtype=np.float32))
+    return time.perf_counter() - start, info
+
+
+def bare_compute(env, kept) -> float:
+    """The fine-tune and evaluation passes alone, with all data prepared beforehand."""
+    u = env.unwrapped
+    ev, s = u.evaluator, u.finetune
+    model = prune_to(u.trained, kept).to(memory_format=torch.channels_last)
+    g = torch.Generator().manual_seed(s.seed)
+    batches = [
+        (normalize(ev.train.images[idx]), ev.train.labels[idx])
+        for _, idx in zip(range(s.steps), batch_indices(len(ev.train), s.batch, g))
+    ]
+    val = [(normalize(ev.val.images[i : i + 500]),) for i in range(0, len(ev.val), 500)]
+    params = [p for n, p in model.named_parameters() if n.startswith(("device.", "server.decoder."))]
+    for n, p in model.named_parameters():
+        p.requires_grad_(n.startswith(("device.", "server.decoder.")))
+    opt = torch.optim.Adam(params, lr=s.lr)
+    model.eval(), model.device.train(), model.server.decoder.train()
+    start = time.perf_counter()
+    for x, y in batches:
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        for (x,) in val:
+            model(x).argmax(1)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", type=int, default=13)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    env = gym.make("CoInfer-ResNet50-Tiny-v0", split_point=args.split, cache=False, device=args.device)
+    cached = gym.make("CoInfer-ResNet50-Tiny-v0", split_point=args.split, cache=True, device=args.device,
+                      checkpoint_dir=None)
+    u = env.unwrapped
+    rng = np.random.default_rng(args.seed)
+    L = len(u.layers)
+    print(f"host: {platform.machine()} {platform.processor()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, device {args.device}")
+    print(f"Tiny id, split {args.split}, {L} steps, fine-tune {u.finetune}, {len(u.evaluator.val)} val images, seed {args.seed}")
+    play(env, [1.0] * L)  # warm-up
+    rows = []
+    for e in range(args.episodes):
+        actions = rng.uniform(0.3, 1.0, L)
+        seconds, info = play(env, actions)
+        kept = tuple(info["kept"])
+        _, phases = u.evaluator.build(kept)  # phases of a rebuild, for the breakdown
+        bare = bare_compute(env, kept)
+        rows.append({"episode": seconds, "bare": bare, "acc": info["accuracy"], "kept": kept, **phases})
+        print(f"episode {e}: {seconds:.2f} s, bare compute {bare:.2f} s, accuracy {info['accuracy']:.3f}")
+    med = lambda key: statistics.median(r[key] for r in rows)
+    print(f"median episode: {med('episode'):.2f} s  (prune {med('prune'):.3f} s, fine-tune {med('finetune'):.2f} s, "
+          f"evaluate {med('episode') - med('prune') - med('finetune'):.2f} s by difference)")
+    print(f"overhead ratio episode / bare compute: median {statistics.median(r['episode'] / r['bare'] for r in rows):.3f}")
+
+    actions = rng.uniform(0.3, 1.0, L)
+    play(cached, actions)  # fills the cache (or hits it from an earlier run)
+    hits = []
+    for _ in range(5):
+        seconds, info = play(cached, actions)
+        hits.append(seconds)
+    print(f"cache-hit episode: median {statistics.median(hits) * 1e3:.2f} ms (cache_hit={info['cache_hit']})")
+
+    long = FinetuneSettings(u.finetune.steps * 10, u.finetune.batch, u.finetune.lr, u.finetune.seed)
+    gaps, longs = [], []
+    for r in rows:
+        model = prune_to(u.trained, r["kept"]).to(memory_format=torch.channels_last)
+        model.channel.seed(long.seed)
+        finetune(model, u.evaluator.train, long)
+        model.channel.seed(long.seed + 1)
+        acc_long = accuracy(model, u.evaluator.val)
+        gaps.append(acc_long - r["acc"])
+        longs.append(acc_long)
+        print(f"accuracy: default fine-tune {r['acc']:.3f}, 10x fine-tune {acc_long:.3f}, gap {acc_long - r['acc']:+.3f}")
+    print(f"median gap (10x - default): {statistics.median(gaps):+.3f}")
+    rank = lambda v: np.argsort(np.argsort(v))
+    rho = np.corrcoef(rank([r["acc"] for r in rows]), rank(longs))[0, 1]
+    print(f"Spearman rank correlation, default vs 10x fine-tune accuracy: {rho:+.2f} over {len(rows)} networks")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""The Gymnasium environment: choose a preserved ratio for each prunable layer."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from . import checkpoints as ckpt
+from .accounting import cost, device_flops
+from .architecture import SplitConfig, full_kept, prunable_layers
+from .cache import ResultCache, file_digest, fingerprint
+from .channels import CHANNELS, make_channel
+from .data import DATASETS, DEFAULT_DATA_ROOT, load
+from .evaluation import Evaluator, FinetuneSettings
+from .network import SplitNetwork
+
+
+def harmonic(x: float, y: float) -> float:
+    """H(x, y) = 2xy / (x + y), and 0 when x + y = 0."""
+    return 0.0 if x + y == 0 else 2 * x * y / (x + y)
+
+
+def reward_terms(accuracy: float, flops: int, flops_original: int, bits: int, bits_original: int, beta: float) -> dict:
+    """The paper's F1-style reward and its parts."""
+    nu = min(1.0, max(0.0, 1 - flops / flops_original))
+    rho = min(1.0, max(0.0, 1 - bits / bits_original))
+    r1, r2, r3 = harmonic(accuracy, nu), harmonic(accuracy, rho), harmonic(nu, rho)
+    return {"nu": nu, "rho": rho, "R1": r1, "R2": r2, "R3": r3, "reward": (r1 + r2 + beta * r3) / 3}
+
+
+class CoInferEnv(gym.Env):
+    """Prune a split ResNet-50 layer by layer for device-edge co-inference.
+
+    One episode visits each prunable layer of the device part in order (conv1 and
+    conv2 of blocks 1..k, then the encoder conv, then the encoder FC) and the agent
+    gives each a *preserved ratio*. After the last one the network is pruned,
+    slightly fine-tuned and scored (Zhang, Shao, Mao, Zhang 2021, Algorithm 1).
+
+    ## Action Space
+    ``Box(0, 1, (1,), float32)``: the preserved ratio a_i of the current layer; it
+    keeps ``min(c, max(1, round(a_i c)))`` of its c filters (largest L1 norm).
+    Values outside [0, 1] are clipped (``preserved_ratios`` in the final info shows
+    the ratios as applied); NaN, inf or a wrong shape raise ``ValueError``.
+
+    ## Observation Space
+    ``Box(0, 1, (12,), float32)``, the paper's equation (1), for the current layer i
+    of the L = 2k + 2 layers:
+
+    | idx | feature | meaning |
+    |-----|---------|---------|
+    | 0 | i | layer index / (L - 1) |
+    | 1 | type | 0 conv, 1 fc |
+    | 2 | k | kernel size, min-max scaled over the episode's layers |
+    | 3 | stride | stride, min-max scaled |
+    | 4 | c_in | input channels (features for fc), min-max scaled |
+    | 5 | c_out | output channels (neurons for fc), min-max scaled |
+    | 6 | f_in | input spatial size (features for fc), min-max scaled |
+    | 7 | FLOPs_i | the layer's unpruned FLOPs, min-max scaled |
+    | 8 | reduced_i | device FLOPs removed by the earlier actions / Lambda |
+    | 9 | rest_i | unpruned FLOPs of the later prunable layers / Lambda |
+    | 10 | d_i | unpruned encoder payload / Omega at the last step, else 0 |
+    | 11 | a_{i-1} | the previous action as applied; 1.0 at the first step |
+
+    Static features use the unpruned network; a min-max feature is 0 when all
+    layers share one value. Values are clipped into [0, 1].
+
+    ## Rewards
+    0 on every step but the last. On the last, with kappa the validation accuracy,
+    nu = clip(1 - lambda/Lambda, 0, 1) and rho = clip(1 - omega/Omega, 0, 1):
+    ``reward = (H(kappa, nu) + H(kappa, rho) + beta H(nu, rho)) / 3`` with
+    H(x, y) = 2xy / (x + y) (0 when x + y = 0). Lambda: FLOPs of the unpruned
+    backbone up to the split; lambda: pruned device part with its encoder; Omega:
+    the raw split feature at 32 bits; omega: symbols sent x bits per symbol.
+
+    ## Episode End
+    ``terminated`` is True after the L-th step (the encoder FC); ``truncated`` is
+    always False. Stepping again before ``reset`` raises ``RuntimeError``.
+
+    ## Final info
+    ``accuracy, flops, flops_original, bits, bits_original, nu, rho, R1, R2, R3,
+    reward, preserved_ratios, kept, eval_seconds, cache_hit``. After it,
+    ``env.unwrapped.last_model`` is the pruned, fine-tuned ``SplitNetwork``.
+
+    ## Arguments
+    See docs/environment.md for every keyword and its default.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        width: int = 8,
+        split_point: int = 13,
+        beta: float = 0.5,
+        channel: str = "ideal",
+        snr_db: float = 20.0,
+        erasure_prob: float = 0.1,
+        flip_prob: float = 0.01,
+        bits: int = 8,
+        finetune_steps: int = 16,
+        finetune_batch: int = 64,
+        finetune_lr: float = 1e-3,
+        eval_images: int = 1000,
+        dataset: str = "cifar10-subset",
+        data_root: str | Path = DEFAULT_DATA_ROOT,
+        download: bool = False,
+        checkpoint_dir: str | Path | None = None,
+        pretrained: bool = True,
+        device: str = "auto",
+        cache: bool = True,
+        eval_seed: int = 0,
+    ) -> None:
+        _check_kwargs(locals())
+        self.config = SplitConfig(width, split_point)
+        self.beta = float(beta)
+        self.channel_settings = {"bits": bits, "snr_db": snr_db, "erasure_prob": erasure_prob, "flip_prob": flip_prob}
+        self.channel_name = channel
+        make_channel(channel, **self.channel_settings)  # validates the settings now
+        self.finetune = FinetuneSettings(finetune_steps, finetune_batch, finetune_lr, eval_seed)
+        self.torch_device = resolve_device(device)
+        self.checkpoint_dir = Path(checkpoint_dir).expanduser() if checkpoint_dir else ckpt.bundled_dir()
+
+        data = load(dataset, data_root, download, seed=eval_seed)  # fails fast with the fix
+        weights = self._weights_file() if pretrained else None
+        if eval_images > len(data.val):
+            raise ValueError(f"eval_images={eval_images} is invalid: dataset {dataset!r} has {len(data.val)} validation images")
+        val = data.val.take(slice(0, eval_images))
+        self.trained = self._load_network(weights, eval_seed)
+        self.evaluator = Evaluator(self.trained, data.train, val, self.finetune)
+        self.layers = prunable_layers(self.config)
+        self.full_kept = full_kept(self.config)
+        self._static = _static_features(self.layers)
+        self._unpruned = cost(self.config, None, self.trained.bits_per_symbol)
+        self._cache = self._make_cache(cache, weights, dataset, len(val), pretrained)
+
+        self.action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, (12,), np.float32)
+        self._last_model: SplitNetwork | None = None
+        self._pending_kept: tuple[int, ...] | None = None
+        self._step = -1  # -1: reset needed
+        self._ratios: list[float] = []
+
+    # -- set-up helpers ------------------------------------------------------------
+    def _weights_file(self) -> Path:
+        path = ckpt.split_file(self.checkpoint_dir, self.config.width, self.config.split_point)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no trained weights at {path}. Train them (step 1 of the paper) with\n"
+                f"    coinfer train --env CoInfer-ResNet50{'-Tiny' if self.config.width == 8 else ''}-v0 "
+                f"--splits {self.config.split_point} --device cuda --out {self.checkpoint_dir}\n"
+                "or pass pretrained=False for random weights (tests and timing)."
+            )
+        return path
+
+    def _load_network(self, weights: Path | None, seed: int) -> SplitNetwork:
+        torch.manual_seed(seed)
+        net = SplitNetwork(self.config, channel=make_channel(self.channel_name, **self.channel_settings))
+        if weights is not None:
+            net.load_state_dict(ckpt.load_state(weights))
+        return net.to(self.torch_device).eval()
+
+    def _make_cache(self, enabled: bool, weights: Path | None, dataset: str, n_val: int, pretrained: bool) -> ResultCache | None:
+        if not enabled:
+            return None
+        key = fingerprint(
+            {
+                "weights": file_digest(weights) if weights else f"random-{self.finetune.seed}",
+                "config": self.config,
+                "channel": [self.channel_name, self.channel_settings],
+                "finetune": self.finetune,
+                "dataset": dataset,
+                "val": n_val,
+                "device": self.torch_device.type,
+                "torch": torch.__version__,
+            }
+        )
+        writable = self.checkpoint_dir.is_dir() and _writable(self.checkpoint_dir)
+        return ResultCache(key, self.checkpoint_dir / "eval-cache.sqlite" if writable else None)
+
+    # -- the MDP -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._step, self._ratios = 0, []
+        return self._observation(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self._step < 0:
+            raise RuntimeError("the episode has ended (or never began): call env.reset() before env.step()")
+        ratio = _check_action(action)
+        self._ratios.append(ratio)
+        self._step += 1
+        if self._step < len(self.layers):
+            return self._observation(), 0.0, False, False, {}
+        self._step = -1
+        info = self._finish()
+        obs = self._observation_at(len(self.layers) - 1)
+        return obs, float(info["reward"]), True, False, info
+
+    def _kept(self, ratios: list[float]) -> tuple[int, ...]:
+        return tuple(min(c, max(1, round(a * c))) for a, c in zip(ratios, self.full_kept))
+
+    def _finish(self) -> dict:
+        kept = self._kept(self._ratios)
+        c = cost(self.config, kept, self.trained.bits_per_symbol)
+        start = time.perf_counter()
+        hit = self._cache.get(kept) if self._cache is not None else None
+        self._pending_kept = None
+        if hit is None:
+            evaluation, self._last_model = self.evaluator.evaluate(kept)
+            accuracy = evaluation.accuracy
+            if self._cache is not None:
+                self._cache.put(kept, {"accuracy": accuracy})
+        else:
+            accuracy = hit["accuracy"]
+            self._last_model, self._pending_kept = None, kept  # rebuilt on first access
+        info = {
+            "accuracy": accuracy,
+            "flops": c.flops,
+            "flops_original": c.flops_original,
+            "bits": c.bits,
+            "bits_original": c.bits_original,
+            **reward_terms(accuracy, c.flops, c.flops_original, c.bits, c.bits_original, self.beta),
+            "preserved_ratios": list(self._ratios),
+            "kept": list(kept),
+            "eval_seconds": time.perf_counter() - start,
+            "cache_hit": hit is not None,
+        }
+        return info
+
+    def _observation(self) -> np.ndarray:
+        return self._observation_at(self._step)
+
+    def _observation_at(self, i: int) -> np.ndarray:
+        L = len(self.layers)
+        lam = self._unpruned.flops_original
+        partial = self._kept(self._ratios[:i]) + self.full_kept[i:]
+        reduced = (self._unpruned.flops - device_flops(self.config, partial)) / lam
+        rest = sum(layer.flops for layer in self.layers[i + 1 :]) / lam
+        d = self._unpruned.bits / self._unpruned.bits_original if i == L - 1 else 0.0
+        prev = self._ratios[i - 1] if i > 0 else 1.0
+        obs = [i / max(1, L - 1), *self._static[i], reduced, rest, d, prev]
+        return np.clip(np.asarray(obs, dtype=np.float32), 0.0, 1.0)
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+    @property
+    def last_model(self) -> SplitNetwork | None:
+        """The pruned, fine-tuned network of the last finished episode.
+
+        After a cache hit it is rebuilt on first access: the evaluation is
+        deterministic, so this is the network the cached result came from.
+        """
+        if self._pending_kept is not None:
+            self._last_model, self._pending_kept = self.evaluator.build(self._pending_kept)[0], None
+        return self._last_model
+
+
+def _static_features(layers: list) -> list[tuple[float, ...]]:
+    """(type, k, stride, c_in, c_out, f_in, FLOPs) per layer, min-max scaled over the episode."""
+    raw = np.array([[l.kernel, l.stride, l.in_channels, l.out_channels, l.in_size, l.flops] for l in layers], dtype=np.float64)
+    lo, hi = raw.min(0), raw.max(0)
+    scaled = np.where(hi > lo, (raw - lo) / np.where(hi > lo, hi - lo, 1), 0.0)
+    return [(float(l.kind == "fc"), *map(float, row)) for l, row in zip(layers, scaled)]
+
+
+def _check_action(action: Any) -> float:
+    a = np.asarray(action, dtype=np.float64)
+    if a.shape not in ((1,), ()):
+        raise ValueError(f"action has shape {a.shape}; give one preserved ratio, shape (1,)")
+    value = float(a.reshape(()))
+    if not math.isfinite(value):
+        raise ValueError(f"action {value} is not finite; give a preserved ratio in [0, 1]")
+    return min(1.0, max(0.0, value))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when torch sees a GPU, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but torch sees no GPU: use device='cpu' or 'auto'")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device={name!r} is invalid: choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def _check_kwargs(kw: dict) -> None:
+    """ValueError naming the first bad keyword and its valid choices."""
+
+    def integer(name: str, lo: int, hi: int | None = None) -> None:
+        v = kw[name]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
+            span = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+            raise ValueError(f"{name}={v!r} is invalid: use an integer {span}")
+
+    def number(name: str, lo: float, hi: float, closed_lo: bool = True) -> None:
+        v = kw[name]
+        ok = isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or not ((v >= lo) if closed_lo else (v > lo)) or v > hi:
+            raise ValueError(f"{name}={v!r} is invalid: use a number in {'[' if closed_lo else '('}{lo}, {hi}]")
+
+    def choice(name: str, options: tuple) -> None:
+        if kw[name] not in options:
+            raise ValueError(f"{name}={kw[name]!r} is invalid: choose one of {', '.join(map(str, options))}")
+
+    integer("width", 1)
+    integer("split_point", 1, 16)
+    number("beta", 0, 1)
+    choice("channel", CHANNELS)
+    number("snr_db", -100, 100)
+    number("erasure_prob", 0, 1)
+    number("flip_prob", 0, 1)
+    integer("bits", 1, 16)
+    integer("finetune_steps", 0)
+    integer("finetune_batch", 1)
+    number("finetune_lr", 0, 10, closed_lo=False)
+    integer("eval_images", 1)
+    choice("dataset", DATASETS)
+    choice("download", (True, False))
+    choice("pretrained", (True, False))
+    choice("device", ("auto", "cpu", "cuda"))
+    choice("cache", (True, False))
+    integer("eval_seed", 0)

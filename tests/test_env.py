@@ -1,0 +1,178 @@
+"""The Gymnasium environments: registration, MDP contract, reward, determinism, cache."""
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import coinfer_env
+from coinfer_env.envs import harmonic
+
+TINY = "CoInfer-ResNet50-Tiny-v0"
+FAST = dict(pretrained=False, dataset="synthetic", eval_images=64, finetune_steps=1, finetune_batch=16, cache=False)
+INFO_KEYS = {
+    "accuracy", "flops", "flops_original", "bits", "bits_original", "nu", "rho", "R1", "R2", "R3",
+    "reward", "preserved_ratios", "kept", "eval_seconds", "cache_hit",
+}
+
+
+def run_episode(env, actions, seed=0):
+    obs, _ = env.reset(seed=seed)
+    observations, rewards = [obs], []
+    for a in actions:
+        obs, r, terminated, truncated, info = env.step(np.array([a], dtype=np.float32))
+        observations.append(obs)
+        rewards.append(r)
+        assert not truncated
+    assert terminated
+    return observations, rewards, info
+
+
+def test_both_ids_registered_on_import():
+    assert {coinfer_env.FULL_ID, TINY} <= set(gym.registry)
+
+
+def test_module_prefixed_make_works_without_import():
+    code = (
+        "import gymnasium as gym; "
+        f"env = gym.make('coinfer_env:{TINY}', pretrained=False, dataset='synthetic', cache=False); "
+        "print(env.unwrapped.config.width)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "8"
+
+
+def test_full_id_without_data_fails_at_once_with_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        gym.make("CoInfer-ResNet50-v0", data_root=tmp_path)
+    with pytest.raises(FileNotFoundError, match="coinfer train --env CoInfer-ResNet50-v0"):
+        gym.make("CoInfer-ResNet50-v0", dataset="synthetic", checkpoint_dir=tmp_path)
+
+
+@pytest.mark.parametrize("k", [1, 4, 13])
+def test_episode_contract(k):
+    env = gym.make(TINY, split_point=k, **FAST)
+    L = 2 * k + 2
+    observations, rewards, info = run_episode(env, [0.6] * L)
+    assert len(rewards) == L and rewards[:-1] == [0.0] * (L - 1)
+    assert all(env.observation_space.contains(o) for o in observations)
+    assert set(info) == INFO_KEYS
+    assert info["preserved_ratios"] == pytest.approx([0.6] * L)
+    assert len(info["kept"]) == L
+
+
+def test_observation_features():
+    env = gym.make(TINY, split_point=2, **FAST)
+    obs, _ = env.reset(seed=0)
+    assert obs[0] == 0 and obs[1] == 0 and obs[11] == 1.0 and obs[8] == 0.0 and obs[10] == 0.0
+    obs1, *_ = env.step(np.array([0.25], dtype=np.float32))
+    assert obs1[0] == pytest.approx(1 / 5) and obs1[11] == pytest.approx(0.25)
+    assert obs1[8] > 0  # FLOPs already removed by the first action
+    assert obs1[9] < obs[9]  # less FLOPs left to decide on
+    for _ in range(4):
+        last, *_ = env.step(np.array([1.0], dtype=np.float32))
+    u = env.unwrapped
+    assert last[1] == 1.0  # the encoder FC is an fc layer
+    assert last[10] == pytest.approx(u._unpruned.bits / u._unpruned.bits_original)
+
+
+def test_reward_is_the_papers_formula():
+    env = gym.make(TINY, split_point=3, beta=0.3, **FAST)
+    _, rewards, info = run_episode(env, np.linspace(0.2, 0.9, 8))
+    kappa = info["accuracy"]
+    nu = min(1, max(0, 1 - info["flops"] / info["flops_original"]))
+    rho = min(1, max(0, 1 - info["bits"] / info["bits_original"]))
+    H = lambda x, y: 0 if x + y == 0 else 2 * x * y / (x + y)
+    expected = (H(kappa, nu) + H(kappa, rho) + 0.3 * H(nu, rho)) / 3
+    assert rewards[-1] == pytest.approx(expected) == pytest.approx(info["reward"])
+    assert harmonic(0, 0) == 0
+
+
+def test_last_model_matches_reported_flops_and_bits():
+    env = gym.make(TINY, split_point=5, channel="quantize", bits=6, **FAST)
+    _, _, info = run_episode(env, [0.5] * 12)
+    model = env.unwrapped.last_model
+    x = torch.randn(1, 3, 32, 32)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        symbols = model.device(x)
+    assert counter.get_total_flops() == info["flops"]
+    assert symbols.shape[1] * 6 == info["bits"]
+
+
+def test_same_seed_same_episode_bit_for_bit():
+    kw = dict(eval_images=200, finetune_steps=3, cache=False)
+    infos = []
+    for _ in range(2):
+        env = gym.make(TINY, split_point=4, **kw)
+        infos.append(run_episode(env, np.linspace(0.3, 1.0, 10), seed=7)[2])
+    for info in infos:
+        info.pop("eval_seconds")
+    assert infos[0] == infos[1]
+    assert 0.1 < infos[0]["accuracy"] <= 1.0  # trained weights: better than chance
+
+
+def test_cache_hit_memory_and_disk(tmp_path):
+    kw = {**FAST, "cache": True, "checkpoint_dir": tmp_path}
+    env = gym.make(TINY, split_point=3, **kw)
+    _, _, first = run_episode(env, [0.5] * 8)
+    _, _, second = run_episode(env, [0.501] * 8)  # rounds to the same kept channels
+    assert not first["cache_hit"] and second["cache_hit"]
+    assert second["reward"] == first["reward"] and second["kept"] == first["kept"]
+    model = env.unwrapped.last_model  # rebuilt on demand after a hit
+    assert model is not None and model.kept == tuple(first["kept"])
+    env2 = gym.make(TINY, split_point=3, **kw)
+    assert run_episode(env2, [0.5] * 8)[2]["cache_hit"]
+    assert (tmp_path / "eval-cache.sqlite").exists()
+
+
+def test_actions_are_checked():
+    env = gym.make(TINY, split_point=1, **FAST)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="nan"):
+        env.step(np.array([np.nan], dtype=np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.array([0.5, 0.5], dtype=np.float32))
+    env.step(np.array([1.7], dtype=np.float32))
+    env.step(np.array([-0.2], dtype=np.float32))
+    env.step(np.array([0.5], dtype=np.float32))
+    *_, info = env.step(np.array([0.5], dtype=np.float32))
+    assert info["preserved_ratios"][:2] == [1.0, 0.0]
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.array([0.5], dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"split_point": 17}, "split_point"),
+        ({"beta": 1.5}, "beta"),
+        ({"channel": "lte"}, "channel"),
+        ({"bits": 0}, "bits"),
+        ({"flip_prob": 2}, "flip_prob"),
+        ({"finetune_steps": -1}, "finetune_steps"),
+        ({"finetune_lr": 0}, "finetune_lr"),
+        ({"eval_images": 5000}, "eval_images"),
+        ({"dataset": "imagenet"}, "dataset"),
+        ({"device": "tpu"}, "device"),
+        ({"cache": "yes"}, "cache"),
+    ],
+)
+def test_bad_kwargs_name_the_value(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        gym.make(TINY, **{**FAST, **kwargs})
+
+
+def test_gymnasium_check_env():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(gym.make(TINY, split_point=1, eval_images=50, finetune_steps=1, cache=False).unwrapped, skip_render_check=True)
+
+
+def test_sb3_check_env():
+    from stable_baselines3.common.env_checker import check_env
+
+    check_env(gym.make(TINY, split_point=1, eval_images=50, finetune_steps=1, cache=False).unwrapped, warn=True)
