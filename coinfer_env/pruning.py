@@ -44,7 +44,7 @@ def _slices(net: SplitNetwork, kept: Sequence[int]) -> dict[str, tuple[torch.Ten
     sym = l1_keep(sd["device.encoder.fc.weight"], kept[-1])
     # The flattened encoder output holds each channel's h*w pixels contiguously.
     pixels = sd["device.encoder.fc.weight"].shape[1] // sd["device.encoder.conv.weight"].shape[0]
-    columns = (enc[:, None] * pixels + torch.arange(pixels)).flatten()
+    columns = (enc[:, None] * pixels + torch.arange(pixels, device=enc.device)).flatten()
     out["device.encoder.conv"], out["device.encoder.bn"] = (enc, None), (enc, None)
     out["device.encoder.fc"] = (sym, columns)
     out["server.decoder.fc"] = (None, sym)

@@ -96,7 +96,7 @@ print(len(result.history), repr([h["reward"] for h in result.history]))
 def test_resume_after_sigkill(tmp_path):
     ckpt = tmp_path / "state.pt"
     script = RESUME_SCRIPT.format(tests=str(REPO / "tests"), ckpt=str(ckpt))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not ckpt.exists() and time.time() < deadline:

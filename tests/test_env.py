@@ -96,7 +96,7 @@ def test_last_model_matches_reported_flops_and_bits():
     env = gym.make(TINY, split_point=5, channel="quantize", bits=6, **FAST)
     _, _, info = run_episode(env, [0.5] * 12)
     model = env.unwrapped.last_model
-    x = torch.randn(1, 3, 32, 32)
+    x = torch.randn(1, 3, 32, 32, device=next(model.parameters()).device)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         symbols = model.device(x)
     assert counter.get_total_flops() == info["flops"]
