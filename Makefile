@@ -10,8 +10,11 @@ PY := .venv/bin/python
 	.venv/bin/pip install -q -e '.[dev]'
 	touch $@
 
+# A short DDPG search on the Tiny id (CPU, about 2 minutes): 12 episodes, a 9-episode
+# replay buffer so that learning starts after 6 warm-up episodes.
 demo: .venv/.installed
-	.venv/bin/coinfer info
+	.venv/bin/coinfer search --env CoInfer-ResNet50-Tiny-v0 --agent ddpg --episodes 12 \
+		--buffer-episodes 9 --seed 0 --out runs/demo
 
 test: .venv/.installed
 	$(PY) -m pytest

@@ -159,3 +159,14 @@ def test_sb3_exploration_is_truncated_normal_after_warmup():
     sigma = 0.5 * 0.95**58  # 58 episodes after warm-up; far from the bounds, so barely truncated
     assert model.sigma() == pytest.approx(sigma)
     assert abs(draws.std() - sigma) < 0.1 * sigma and abs(draws.mean() - mu) < 0.003
+
+
+def test_documented_custom_searcher_example_runs():
+    sys.path.insert(0, str(REPO / "examples"))
+    try:
+        from custom_searcher import OnePlusOneES
+    finally:
+        sys.path.pop(0)
+    result = OnePlusOneES(step=0.05).run(FakePruneEnv(), episodes=40, seed=0)
+    assert len(result.history) == 40
+    assert result.best_reward > result.history[0]["reward"]  # it moved towards the optimum at 0.7
