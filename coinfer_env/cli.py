@@ -1,4 +1,4 @@
-"""The ``coinfer`` command line: ``coinfer info`` (and more subcommands as they land)."""
+"""The ``coinfer`` command line: ``info`` and ``train`` here; agents/cli.py and baselines/cli.py add the rest."""
 
 from __future__ import annotations
 

@@ -1,0 +1,93 @@
+"""The learned codecs of the comparison schemes, and one trainer for all of them.
+
+* BottleNet++ (Shao & Zhang 2020): conv 3x3/2 + BN + sigmoid | transposed conv 2x2/2 + BN + ReLU.
+* PAA (Jankowski, Gunduz, Mikolajczyk 2020): conv 3x3/2 + GDN + PReLU |
+  conv 3x3 + IGDN + PReLU, 2x upsample, conv 3x3 + BN + PReLU.
+
+Both keep ``C // 16`` channels at half resolution: 64x fewer symbols than the
+split feature, the ratio BottleNet++ reports for AWGN.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from coinfer_env.channels import Channel
+from coinfer_env.loops import accuracy, train_steps
+
+from .common import Context
+
+REDUCTION = 16
+
+
+class GDN(nn.Module):
+    """Generalised divisive normalisation (Balle et al. 2016): y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2).
+
+    ``inverse=True`` gives IGDN, which multiplies instead. beta and gamma are kept
+    non-negative by clamping in the forward pass.
+    """
+
+    def __init__(self, channels: int, inverse: bool = False) -> None:
+        super().__init__()
+        self.inverse = inverse
+        self.beta = nn.Parameter(torch.ones(channels))
+        self.gamma = nn.Parameter(0.1 * torch.eye(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        gamma = self.gamma.clamp_min(0).view(c, c, 1, 1)
+        norm = torch.sqrt(nn.functional.conv2d(x * x, gamma, self.beta.clamp_min(1e-6)))
+        return x * norm if self.inverse else x / norm
+
+
+def bottlenet_codec(channels: int) -> tuple[nn.Module, nn.Module]:
+    small = max(1, channels // REDUCTION)
+    encoder = nn.Sequential(nn.Conv2d(channels, small, 3, 2, 1, bias=False), nn.BatchNorm2d(small), nn.Sigmoid())
+    decoder = nn.Sequential(nn.ConvTranspose2d(small, channels, 2, 2, bias=False), nn.BatchNorm2d(channels), nn.ReLU())
+    return encoder, decoder
+
+
+def paa_codec(channels: int) -> tuple[nn.Module, nn.Module]:
+    small = max(1, channels // REDUCTION)
+    encoder = nn.Sequential(nn.Conv2d(channels, small, 3, 2, 1), GDN(small), nn.PReLU(small))
+    decoder = nn.Sequential(
+        nn.Conv2d(small, small, 3, 1, 1), GDN(small, inverse=True), nn.PReLU(small),
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(small, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.PReLU(channels),
+    )
+    return encoder, decoder
+
+
+class Pipeline(nn.Module):
+    """head (device backbone) -> encoder -> channel -> decoder -> tail (server backbone)."""
+
+    def __init__(self, head: nn.Module, encoder: nn.Module, channel: Channel, decoder: nn.Module, tail: nn.Module) -> None:
+        super().__init__()
+        self.head, self.encoder, self.channel, self.decoder, self.tail = head, encoder, channel, decoder, tail
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.decoder(self.channel(self.encoder(self.head(x)))))
+
+
+def train_pipeline(p: Pipeline, ctx: Context, codec_epochs: int | None = None, joint_epochs: int = 1) -> float:
+    """Codec with the backbone frozen (Adam), then a short joint fine-tune (SGD); test accuracy."""
+    p = p.to(ctx.device)
+    steps = lambda epochs: max(1, epochs * (len(ctx.data.train) // 128))
+    g = torch.Generator().manual_seed(ctx.seed)
+    codec = list(p.encoder.parameters()) + list(p.decoder.parameters())
+    backbone = list(p.head.parameters()) + list(p.tail.parameters())
+    for q in backbone:
+        q.requires_grad_(False)
+    p.eval(), p.encoder.train(), p.decoder.train()
+    train_steps(p, ctx.data.train, steps(codec_epochs or ctx.epochs), 128, torch.optim.Adam(codec, 1e-3), g, augmented=True)
+    for q in backbone:
+        q.requires_grad_(True)
+    if joint_epochs > 0:
+        p.train()
+        opt = torch.optim.SGD(p.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        n = steps(joint_epochs)
+        train_steps(p, ctx.data.train, n, 128, opt, g, scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, n), augmented=True)
+    p.eval()
+    p.channel.seed(ctx.seed)
+    return accuracy(p, ctx.data.test)

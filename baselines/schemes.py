@@ -1,0 +1,231 @@
+"""The learned and pruned comparison schemes, and the proposed method, behind one interface."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from coinfer_env.channels import make_channel
+from coinfer_env.data import augment, normalize
+from coinfer_env.loops import accuracy, batch_indices, train_steps
+from coinfer_env.pruning import prune
+
+from .codecs import Pipeline, bottlenet_codec, paa_codec, train_pipeline
+from .common import Backbone, Context, Head, Point, Tail, all_blocks, counted_flops, prefix_flops
+from .partition import partition_accuracy_and_bits
+
+
+def _codec_point(name: str, ctx: Context, k: int, p: Pipeline, acc: float, **notes) -> Point:
+    x = torch.zeros(1, 3, 32, 32, device=ctx.device)
+    p.eval()
+    with torch.no_grad():
+        symbols = p.encoder(p.head(x)).numel()
+    device = counted_flops(lambda t: p.encoder(p.head(t)), x)
+    server = counted_flops(lambda t: p.tail(p.decoder(p.encoder(p.head(t)))), x) - device
+    return Point(name, k, device, symbols * p.channel.bits_per_symbol, acc, server, notes)
+
+
+class BottleNetPP:
+    """BottleNet++: the full device backbone, a conv/deconv codec trained through the channel."""
+
+    name = "bottlenet++"
+
+    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
+        out = []
+        for k in splits:
+            net = ctx.plain_network(k)
+            enc, dec = bottlenet_codec(net.device.encoder.conv.in_channels)
+            p = Pipeline(Head(net, k), enc, ctx.make_channel(), dec, Tail(net, k))
+            out.append(_codec_point(self.name, ctx, k, p, train_pipeline(p, ctx)))
+        return out
+
+
+class PAA:
+    """Pruning + asymmetric autoencoder: device blocks L1-pruned to ``ratio``, GDN codec, trained through AWGN."""
+
+    name = "paa"
+
+    def __init__(self, ratio: float = 0.75, snr_db: float = 20.0) -> None:
+        self.ratio, self.snr_db = ratio, snr_db
+
+    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
+        out = []
+        for k in splits:
+            net = ctx.plain_network(k)
+            n = len(net.prunable_layers)
+            net = prune(net, [self.ratio] * (n - 2) + [1.0, 1.0])
+            enc, dec = paa_codec(net.device.encoder.conv.in_channels)
+            # PAA is an analog scheme: unit-power AWGN, 32 bits per symbol in our accounting.
+            channel = make_channel("awgn", snr_db=self.snr_db)
+            channel.seed(ctx.seed)
+            p = Pipeline(Head(net, k), enc, channel, dec, Tail(net, k))
+            out.append(_codec_point(self.name, ctx, k, p, train_pipeline(p, ctx, joint_epochs=2), ratio=self.ratio, snr_db=self.snr_db))
+        return out
+
+
+def finetune_backbone(net, ctx: Context, epochs: int) -> None:
+    model = Backbone(net).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    g = torch.Generator().manual_seed(ctx.seed)
+    train_steps(model, ctx.data.train, max(1, epochs * (len(ctx.data.train) // 128)), 128, opt, g, augmented=True)
+    model.eval()
+
+
+class TwoStepPruning:
+    """Shi et al. 2019: prune the whole network until an accuracy floor, then the split feature's channels."""
+
+    name = "2-step"
+
+    def __init__(self, floor: float = 0.01, step: float = 0.1) -> None:
+        self.floor, self.step = floor, step
+
+    def prune_whole(self, ctx: Context):
+        net = ctx.plain_network(16)  # split 16: every block's conv1/conv2 is prunable
+        base = accuracy(Backbone(net), ctx.data.val)
+        n, ratio, best = len(net.prunable_layers), 1.0, net
+        while ratio - self.step > 0.05:
+            ratio -= self.step
+            cand = prune(best, [ratio] * (n - 2) + [1.0, 1.0])
+            finetune_backbone(cand, ctx, 1)
+            if accuracy(Backbone(cand), ctx.data.val) < base - self.floor:
+                break
+            best = cand
+        return best, base, ratio + self.step
+
+    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
+        net, base, ratio = self.prune_whole(ctx)
+        out = []
+        for k in splits:
+            head, tail = Head(net, k), Tail(net, k)
+            block = all_blocks(net)[k - 1]
+            order = torch.argsort(block.conv3.weight.detach().abs().flatten(1).sum(1), descending=True, stable=True)
+            C = order.numel()
+            mask = torch.ones(C, dtype=torch.bool)
+            for keep in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+                m = torch.zeros(C, dtype=torch.bool)
+                m[order[: max(1, round(keep * C))]] = True
+                if partition_accuracy_and_bits(head, tail, ctx.data.val, m.to(ctx.device))[0] >= base - self.floor:
+                    mask = m
+                    break
+            acc, bits = partition_accuracy_and_bits(head, tail, ctx.data.test, mask.to(ctx.device))
+            dropped = C - int(mask.sum())
+            pixels = block.conv3.weight.shape[1] * (32 // 2 ** _stage(k)) ** 2
+            saved = 2 * dropped * pixels
+            if not isinstance(block.shortcut, nn.Identity):
+                saved += 2 * dropped * block.shortcut[0].in_channels * (32 // 2 ** _stage(k)) ** 2
+            flops = prefix_flops(ctx.width, k, net.kept, full_split=16) - saved
+            out.append(Point(self.name, k, flops, bits, acc, ctx.total_flops() - flops,
+                             {"whole_ratio": round(ratio, 2), "split_channels": int(mask.sum())}))
+        return out
+
+
+def _stage(k: int) -> int:
+    from coinfer_env.architecture import stage_of
+
+    return stage_of(k)
+
+
+def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """1 for the weights above the ``sparsity`` quantile of |w| in this layer."""
+    n = int(sparsity * weight.numel())
+    if n == 0:
+        return torch.ones_like(weight)
+    threshold = weight.abs().flatten().kthvalue(n).values
+    return (weight.abs() > threshold).to(weight.dtype)
+
+
+class IPDR:
+    """Incremental magnitude pruning of the device convs during training, then the conv + FC encoder.
+
+    Sparsity rises linearly to ``sparsity`` over the first 3/4 of the joint phase;
+    each step the mask is recomputed from the dense weights, so masked weights keep
+    learning and can come back ("restored each iteration"). Device FLOPs count only
+    the nonzero weights of the device convs (the theoretical cost of sparse kernels).
+    """
+
+    name = "ipdr"
+
+    def __init__(self, sparsity: float = 0.5) -> None:
+        self.sparsity = sparsity
+
+    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
+        out = []
+        for k in splits:
+            net = ctx.plain_network(k)
+            net.channel = ctx.make_channel()
+            p = Pipeline(Head(net, k), net.device.encoder, net.channel, net.server.decoder, Tail(net, k))
+            self._train(p, ctx)
+            p.channel.seed(ctx.seed)
+            acc = accuracy(p, ctx.data.test)
+            point = _codec_point(self.name, ctx, k, p, acc, sparsity=self.sparsity)
+            point.device_flops = _sparse_flops(p.head, ctx) + counted_flops(p.encoder, p.head(torch.zeros(1, 3, 32, 32, device=ctx.device)))
+            out.append(point)
+        return out
+
+    def _train(self, p: Pipeline, ctx: Context) -> None:
+        train_pipeline(p, ctx, joint_epochs=0)  # codec first, backbone frozen
+        convs = [m for m in p.head.modules() if isinstance(m, nn.Conv2d)]
+        steps = max(1, ctx.epochs * (len(ctx.data.train) // 128))
+        opt = torch.optim.SGD(p.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        g = torch.Generator().manual_seed(ctx.seed)
+        p.train()
+        for t, idx in zip(range(steps), batch_indices(len(ctx.data.train), 128, g)):
+            s = self.sparsity * min(1.0, (t + 1) / (0.75 * steps))
+            dense = [c.weight.detach().clone() for c in convs]
+            for c, d in zip(convs, dense):
+                c.weight.data.mul_(magnitude_mask(d, s))
+            idx = idx.to(ctx.data.train.images.device)
+            x = normalize(augment(ctx.data.train.images[idx], g))
+            loss = nn.functional.cross_entropy(p(x), ctx.data.train.labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            for c, d in zip(convs, dense):
+                c.weight.data.copy_(d)  # restore: the update applies to the dense weights
+            opt.step()
+        for c in convs:
+            c.weight.data.mul_(magnitude_mask(c.weight.detach(), self.sparsity))
+        p.eval()
+
+
+def _sparse_flops(head: nn.Module, ctx: Context) -> int:
+    """2 x nonzero weights x output pixels, summed over the convs of ``head``."""
+    total, hooks = [0], []
+    for m in head.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(
+                lambda mod, _, out: total.__setitem__(0, total[0] + 2 * int((mod.weight != 0).sum()) * out.shape[2] * out.shape[3])))
+    with torch.no_grad():
+        head(torch.zeros(1, 3, 32, 32, device=ctx.device))
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+class Proposed:
+    """The paper's method: a search on the environment at each split, then ``export``'s longer fine-tune."""
+
+    def __init__(self, agent: str = "ddpg", episodes: int = 100, export_epochs: int = 10, buffer_episodes: int | None = None) -> None:
+        self.agent, self.episodes, self.export_epochs, self.buffer_episodes = agent, episodes, export_epochs, buffer_episodes
+        self.name = "proposed-ddpg" if agent == "ddpg" else f"proposed-{agent}"
+
+    def points(self, ctx: Context, splits: Sequence[int], env_kwargs: dict | None = None) -> list[Point]:
+        import gymnasium as gym
+
+        import coinfer_env  # noqa: F401
+        from agents.harness import agent_factory
+        from coinfer_env.export import export
+
+        out = []
+        for k in splits:
+            kwargs = {"split_point": k, "channel": ctx.channel, **ctx.channel_kwargs, **(env_kwargs or {})}
+            env = gym.make(ctx.env_id, **kwargs)
+            result = agent_factory(self.agent, self.buffer_episodes).run(env, self.episodes, ctx.seed)
+            with tempfile.TemporaryDirectory() as tmp:
+                report = export(env.unwrapped.trained, result.best_info["kept"], ctx.data, Path(tmp), self.export_epochs, seed=ctx.seed)
+            out.append(Point(self.name, k, report["flops"], report["bits"], report["test_accuracy"], report["server_flops"],
+                             {"search_reward": round(result.best_reward, 4), "episodes": self.episodes}))
+        return out

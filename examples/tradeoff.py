@@ -1,0 +1,113 @@
+"""Trade-off of on-device FLOPs against payload bits, per scheme and split point (the paper's Fig. 2).
+
+    .venv/bin/python examples/tradeoff.py --out docs/results [--splits 3,7,13,16|all]
+        [--schemes all] [--episodes 120] [--epochs 4] [--jobs 1] [--device auto] [--seed 0]
+
+Writes ``tradeoff.csv`` (every point, with ``in_plot`` False where test accuracy is
+more than 1 point below the unpruned backbone, which the paper drops) and
+``tradeoff.png`` (log axes, one curve per scheme, the PNG upload as a dashed line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from baselines import SCHEMES, Context, scheme  # noqa: E402
+
+DEFAULT_SPLITS = (3, 7, 13, 16)  # the end of each stage
+DROP_BELOW = 0.01
+
+
+def run_job(job: dict) -> list[dict]:
+    import torch
+
+    torch.set_num_threads(job["threads"])
+    ctx = Context.load(device=job["device"], seed=job["seed"], epochs=job["epochs"])
+    kwargs = {"episodes": job["episodes"], "buffer_episodes": job["buffer_episodes"]} if job["scheme"].startswith("proposed") else {}
+    start = time.time()
+    points = scheme(job["scheme"], **kwargs).points(ctx, job["splits"])
+    return [{**p.row(), "seconds": round(time.time() - start, 1)} for p in points]
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for name in dict.fromkeys(r["scheme"] for r in rows):
+        pts = sorted((r for r in rows if r["scheme"] == name and r["in_plot"] and r["split_point"] > 0), key=lambda r: r["split_point"])
+        if pts:
+            ax.plot([r["device_flops"] for r in pts], [r["payload_bits"] for r in pts], "o-", label=name)
+            for r in pts:
+                ax.annotate(str(r["split_point"]), (r["device_flops"], r["payload_bits"]), fontsize=7, alpha=0.6)
+    for r in rows:
+        if r["scheme"] == "server-png":
+            ax.axhline(r["payload_bits"], ls="--", color="gray", label="server-based (PNG image)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("on-device FLOPs per image")
+    ax.set_ylabel("payload bits per image")
+    ax.set_title(f"Trade-off, points within {DROP_BELOW:.0%} of the backbone's accuracy (labels: split point)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="docs/results")
+    parser.add_argument("--splits", default=",".join(map(str, DEFAULT_SPLITS)))
+    parser.add_argument("--schemes", default="all")
+    parser.add_argument("--episodes", type=int, default=120, help="search episodes per split (proposed methods)")
+    parser.add_argument("--buffer-episodes", type=int, default=30, help="DDPG replay buffer in episodes (warm-up 2/3)")
+    parser.add_argument("--epochs", type=int, default=4, help="training epochs per scheme and split")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    splits = list(range(1, 17)) if args.splits == "all" else [int(s) for s in args.splits.split(",")]
+    names = SCHEMES if args.schemes == "all" else args.schemes.split(",")
+    threads = max(1, 16 // max(1, args.jobs)) if args.jobs > 1 else 2
+    jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": args.seed,
+             "epochs": args.epochs, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "threads": threads}
+            for n in names for k in ([0] if n == "server-png" else splits)]
+    start = time.time()
+    rows: list[dict] = []
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            for result in pool.map(run_job, jobs):
+                rows += result
+                print(f"{result[0]['scheme']} split {result[0]['split_point']} done ({time.time() - start:.0f} s)", flush=True)
+    else:
+        for job in jobs:
+            rows += run_job(job)
+            print(f"{job['scheme']} split {job['splits'][0]} done ({time.time() - start:.0f} s)", flush=True)
+    backbone = next((r["test_accuracy"] for r in rows if r["scheme"] == "server-png"), max(r["test_accuracy"] for r in rows))
+    for r in rows:
+        r["in_plot"] = r["test_accuracy"] >= backbone - DROP_BELOW
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "tradeoff.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, out / "tradeoff.png")
+    print(f"wrote {out / 'tradeoff.csv'} and {out / 'tradeoff.png'}: {len(rows)} points, backbone test accuracy {backbone:.4f}, "
+          f"seed {args.seed}, {time.time() - start:.0f} s on {platform.node() or 'this host'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Baselines: PNG and Huffman payloads, GDN, every scheme's points, latency and select."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from baselines import SCHEMES, Context, scheme
+from baselines.codecs import GDN
+from baselines.common import Head, counted_flops, prefix_flops
+from baselines.huffman import canonical_codes, code_lengths, coded_bits, decode, encode, table_bits
+from baselines.latency import latency, parse_rate, select
+from baselines.partition import png_bits
+
+
+def test_png_payload_is_pillows_own_encoding_and_lossless():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+    images[1] = 7  # a flat image compresses far better
+    bits = png_bits(images)
+    for img, b in zip(images, bits):
+        buf = io.BytesIO()
+        Image.fromarray(img.transpose(1, 2, 0)).save(buf, format="PNG", optimize=True, compress_level=9)
+        assert b == 8 * len(buf.getvalue())
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(buf.getvalue()))).transpose(2, 0, 1), img)
+    assert bits[1] < bits[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=2, max_size=400))
+def test_huffman_kraft_equality_roundtrip_and_entropy_bound(values):
+    symbols = np.array(values, dtype=np.uint8)
+    counts = np.bincount(symbols, minlength=256)
+    lengths = code_lengths(counts)
+    codes = canonical_codes(lengths)
+    if len(lengths) > 1:
+        assert sum(2.0 ** -n for n in lengths.values()) == pytest.approx(1.0)  # Kraft with equality
+    assert decode(encode(symbols, codes), codes) == symbols.tolist()
+    assert all(not b.startswith(a) for a in codes.values() for b in codes.values() if a != b)  # prefix-free
+    p = counts[counts > 0] / counts.sum()
+    entropy = -(p * np.log2(p)).sum()
+    average = sum(counts[s] * n for s, n in lengths.items()) / counts.sum()
+    assert entropy - 1e-9 <= average < entropy + 1 + 1e-9
+    assert coded_bits(symbols) == int(average * counts.sum() + 0.5) + table_bits(lengths)
+
+
+def test_gdn_shapes_and_identity_case():
+    x = torch.randn(2, 4, 5, 5)
+    for inverse in (False, True):
+        g = GDN(4, inverse)
+        assert g(x).shape == x.shape and torch.isfinite(g(x)).all()
+        with torch.no_grad():
+            g.gamma.zero_()
+            g.beta.fill_(1.0)
+        torch.testing.assert_close(g(x), x)  # beta 1, gamma 0: sqrt(1) = 1
+    g = GDN(1)
+    with torch.no_grad():
+        g.gamma.fill_(1.0)
+        g.beta.fill_(1.0)
+    assert g(torch.tensor([[[[2.0]]]])).item() == pytest.approx(2 / math.sqrt(5))
+
+
+def test_prefix_flops_match_torch_counter():
+    ctx = Context.load(dataset="synthetic", device="cpu")
+    for k in (1, 8, 16):
+        net = ctx.plain_network(k)
+        assert prefix_flops(8, k) == counted_flops(Head(net, k), torch.zeros(1, 3, 32, 32))
+
+
+@pytest.fixture(scope="module")
+def tiny_context():
+    return Context.load(dataset="synthetic", device="cpu", epochs=1)
+
+
+FAST_ENV = {"dataset": "synthetic", "eval_images": 32, "finetune_steps": 1, "cache": False}
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_every_scheme_returns_well_formed_points(tiny_context, name):
+    s = scheme(name, episodes=2, export_epochs=1, buffer_episodes=2) if name.startswith("proposed") else scheme(name)
+    points = s.points(tiny_context, [3], FAST_ENV) if name.startswith("proposed") else s.points(tiny_context, [3])
+    total = tiny_context.total_flops()
+    assert len(points) == 1
+    p = points[0]
+    assert p.scheme == name and 0.0 <= p.test_accuracy <= 1.0 and p.payload_bits > 0
+    assert 0 <= p.device_flops <= total * 1.1 and p.server_flops > 0
+    if name == "server-png":
+        assert p.split_point == 0 and p.device_flops == 0 and p.server_flops == total
+    else:
+        assert p.split_point == 3
+
+
+def test_latency_hand_computed():
+    # 24e9 FLOPs on a 24 GFLOP/s device = 1 s; 80,000 bits at 10 KB/s = 1 s; 13.45e12 server FLOPs at 13.45 TFLOP/s = 1 s
+    assert latency(24e9, 80_000, 13.45e12, 24e9, 10_000, 13.45e12) == pytest.approx(3.0)
+    assert latency(0, 8e6, 0, 1, 1e6) == pytest.approx(1.0)
+    assert parse_rate("40KB/s") == 40_000 and parse_rate("2MB/s") == 2e6 and parse_rate("8Mbps") == 1e6
+    with pytest.raises(ValueError, match="40 parsecs"):
+        parse_rate("40 parsecs")
+
+
+def test_select_picks_fastest_design_meeting_the_floor():
+    rows = [
+        {"scheme": "a", "split_point": 1, "device_flops": 0, "payload_bits": 800_000, "server_flops": 0, "test_accuracy": 0.9},
+        {"scheme": "b", "split_point": 2, "device_flops": 24e9, "payload_bits": 8_000, "server_flops": 0, "test_accuracy": 0.9},
+        {"scheme": "c", "split_point": 3, "device_flops": 0, "payload_bits": 8, "server_flops": 0, "test_accuracy": 0.5},
+    ]
+    # at 10 KB/s: a = 10 s, b = 1 s + 0.1 s; c is fastest but below the floor
+    ranked = select(rows, 24e9, 10_000, min_accuracy=0.8)
+    assert [c.row["scheme"] for c in ranked] == ["b", "a"]
+    assert ranked[0].seconds == pytest.approx(1.1)
+    # at 10 MB/s sending is cheap: a wins
+    assert select(rows, 24e9, 1e7, min_accuracy=0.8)[0].row["scheme"] == "a"
+
+
+def test_select_cli_on_a_small_table(tmp_path, capsys):
+    from baselines.cli import main
+
+    (tmp_path / "t.csv").write_text(
+        "scheme,split_point,device_flops,payload_bits,test_accuracy,server_flops\n"
+        "x,13,24000000000,8000,0.9,0\ny,0,0,800000,0.91,0\n"
+    )
+    assert main(["select", "--device", "rpi3", "--rate", "10KB/s", "--results", str(tmp_path / "t.csv"), "--min-accuracy", "0.85"]) == 0
+    assert "choose x split at 13" in capsys.readouterr().out
+    assert main(["select", "--rate", "fast", "--results", str(tmp_path / "t.csv")]) == 2
