@@ -141,12 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"coinfer {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    return env_cli.run(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from agents import cli as agents_cli
+from coinfer_env import cli as env_cli
 
 from .latency import DEVICE_PROFILES, device_speed, parse_rate, select
 
@@ -55,12 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"coinfer {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    return env_cli.run(build_parser(), argv)
 
 
 if __name__ == "__main__":

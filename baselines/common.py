@@ -16,7 +16,7 @@ from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import backbone_flops
 from coinfer_env.architecture import SplitConfig, layers
 from coinfer_env.data import Splits
-from coinfer_env.network import SplitNetwork
+from coinfer_env.network import Backbone, SplitNetwork  # noqa: F401  (Backbone re-exported)
 
 
 @dataclass
@@ -113,17 +113,6 @@ def prefix_flops(width: int, split: int, kept: Sequence[int] | None = None, full
         if L.name == "stem" or int(L.name.split(".")[1]) < split:
             total += L.flops
     return total
-
-
-class Backbone(torch.nn.Module):
-    """Forward of a SplitNetwork without its codec (for accuracy of plain splits)."""
-
-    def __init__(self, net: SplitNetwork) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.backbone(x)
 
 
 class Head(torch.nn.Module):

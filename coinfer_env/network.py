@@ -157,6 +157,17 @@ class SplitNetwork(nn.Module):
         return self.server.tail(self.device.features(x))
 
 
+class Backbone(nn.Module):
+    """A SplitNetwork's plain ResNet-50 forward, without codec or channel (for training and baselines)."""
+
+    def __init__(self, net: SplitNetwork) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.backbone(x)
+
+
 def build_split_resnet50(
     width: int = 64,
     split_point: int = 13,

@@ -24,7 +24,7 @@ from .architecture import NUM_BLOCKS, SplitConfig
 from .channels import make_channel
 from .data import Splits
 from .loops import accuracy, train_steps
-from .network import SplitNetwork
+from .network import Backbone, SplitNetwork
 
 
 @dataclass
@@ -73,7 +73,7 @@ def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tupl
     """Train the plain ResNet-50 (no codec); return its canonical state and test accuracy."""
     torch.manual_seed(cfg.seed)
     net = SplitNetwork(SplitConfig(cfg.width, NUM_BLOCKS)).to(device)
-    model = _Backbone(net)
+    model = Backbone(net)
     steps = _steps(cfg.epochs, len(data.train), cfg.batch)
     params = [p for n, p in net.named_parameters() if "coder" not in n]
     opt = _sgd(params, cfg.lr, cfg.weight_decay)
@@ -84,17 +84,6 @@ def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tupl
         train_steps(model, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
                     label_smoothing=cfg.label_smoothing, on_step=lambda loss: (bar.update(), bar.set_postfix(loss=f"{loss:.3f}")))
     return ckpt.backbone_state(net), accuracy(model, data.test)
-
-
-class _Backbone(torch.nn.Module):
-    """Wraps a SplitNetwork so that forward skips the codec."""
-
-    def __init__(self, net: SplitNetwork) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.backbone(x)
 
 
 def train_codec(cfg: TrainConfig, backbone: dict, split: int, data: Splits, device: torch.device) -> tuple[SplitNetwork, float]:
