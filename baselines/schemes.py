@@ -9,6 +9,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from coinfer_env.architecture import stage_of
 from coinfer_env.channels import make_channel
 from coinfer_env.data import augment, normalize
 from coinfer_env.loops import accuracy, batch_indices, train_steps
@@ -113,20 +114,14 @@ class TwoStepPruning:
                     break
             acc, bits = partition_accuracy_and_bits(head, tail, ctx.data.test, mask.to(ctx.device))
             dropped = C - int(mask.sum())
-            pixels = block.conv3.weight.shape[1] * (32 // 2 ** _stage(k)) ** 2
+            pixels = block.conv3.weight.shape[1] * (32 // 2 ** stage_of(k)) ** 2
             saved = 2 * dropped * pixels
             if not isinstance(block.shortcut, nn.Identity):
-                saved += 2 * dropped * block.shortcut[0].in_channels * (32 // 2 ** _stage(k)) ** 2
+                saved += 2 * dropped * block.shortcut[0].in_channels * (32 // 2 ** stage_of(k)) ** 2
             flops = prefix_flops(ctx.width, k, net.kept, full_split=16) - saved
             out.append(Point(self.name, k, flops, bits, acc, ctx.total_flops() - flops,
                              {"whole_ratio": round(ratio, 2), "split_channels": int(mask.sum())}))
         return out
-
-
-def _stage(k: int) -> int:
-    from coinfer_env.architecture import stage_of
-
-    return stage_of(k)
 
 
 def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:

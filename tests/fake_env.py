@@ -5,13 +5,9 @@ import numpy as np
 from gymnasium import spaces
 
 
-class _Layers(list):
-    pass
-
-
 class FakePruneEnv(gym.Env):
     def __init__(self, steps: int = 6, target: float = 0.7) -> None:
-        self.layers = _Layers(range(steps))
+        self.layers = list(range(steps))
         self.target = target
         self.action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
         self.observation_space = spaces.Box(0.0, 1.0, (12,), np.float32)
