@@ -3,7 +3,8 @@
     .venv/bin/python examples/latency.py --results docs/results/tradeoff.csv --device rpi3 --out docs/results
 
 latency = device FLOPs / device FLOP/s + payload bits / rate + server FLOPs / server FLOP/s,
-for rates from 10 KB/s to 10 MB/s, one curve per scheme (its split-13 point), plus
+for rates from 10 KB/s to 10 MB/s, one curve per scheme (its split-13 point, whatever
+its accuracy: the legend gives it), plus
 on-device-only (the whole backbone on the device, nothing sent) and server-only
 (the PNG image sent, the whole backbone on the server).
 """
@@ -36,12 +37,13 @@ def main() -> None:
     rates = np.logspace(4, 7, 61)  # 10 KB/s .. 10 MB/s
     curves = {}
     for r in rows:
-        if int(r["split_point"]) == SPLIT and r["in_plot"] == "True":
-            curves[r["scheme"]] = [latency(float(r["device_flops"]), float(r["payload_bits"]), float(r["server_flops"]), speed, x, args.server_flops) for x in rates]
+        if int(r["split_point"]) == SPLIT:
+            label = f"{r['scheme']} ({100 * float(r['test_accuracy']):.1f}%)"
+            curves[label] = [latency(float(r["device_flops"]), float(r["payload_bits"]), float(r["server_flops"]), speed, x, args.server_flops) for x in rates]
         if r["scheme"] == "server-png":
             total = float(r["server_flops"])
-            curves["server-only (PNG)"] = [latency(0, float(r["payload_bits"]), total, speed, x, args.server_flops) for x in rates]
-            curves["on-device-only"] = [total / speed] * len(rates)
+            curves[f"server-only, PNG ({100 * float(r['test_accuracy']):.1f}%)"] = [latency(0, float(r["payload_bits"]), total, speed, x, args.server_flops) for x in rates]
+            curves[f"on-device-only ({100 * float(r['test_accuracy']):.1f}%)"] = [total / speed] * len(rates)
     import matplotlib
 
     matplotlib.use("Agg")
