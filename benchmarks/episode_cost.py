@@ -9,7 +9,8 @@ For ``--episodes`` random action vectors (seeded), prints:
   * validation accuracy after the default fine-tune and after a 10x longer one
     on the same pruned networks.
 
-    .venv/bin/python benchmarks/episode_cost.py [--episodes 5] [--seed 0] [--split 13]
+    .venv/bin/python benchmarks/episode_cost.py [--episodes 5] [--seed 0] [--split 13] [--device cpu]
+        [--finetune-steps 16]
 """
 
 from __future__ import annotations
@@ -73,10 +74,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", type=int, default=13)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--finetune-steps", type=int, default=16, help="the env's finetune_steps (16 is its default)")
     args = parser.parse_args()
-    env = gym.make("CoInfer-ResNet50-Tiny-v0", split_point=args.split, cache=False, device=args.device)
-    cached = gym.make("CoInfer-ResNet50-Tiny-v0", split_point=args.split, cache=True, device=args.device,
-                      checkpoint_dir=None)
+    kw = {"split_point": args.split, "device": args.device, "finetune_steps": args.finetune_steps}
+    env = gym.make("CoInfer-ResNet50-Tiny-v0", cache=False, **kw)
+    cached = gym.make("CoInfer-ResNet50-Tiny-v0", cache=True, **kw)
     u = env.unwrapped
     rng = np.random.default_rng(args.seed)
     L = len(u.layers)
