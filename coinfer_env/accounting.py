@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .architecture import SplitConfig, layers, split_feature_shape
+from .architecture import SplitConfig, full_kept, layers, split_feature_shape
 
 FLOAT_BITS = 32
 
@@ -38,6 +38,37 @@ class Cost:
 def device_flops(config: SplitConfig, kept: Sequence[int] | None = None, codec: bool = True) -> int:
     """FLOPs of the device part; ``codec=False`` leaves out the encoder."""
     return sum(L.flops for L in layers(config, kept) if L.part == "device" and (codec or not L.is_codec))
+
+
+class DeviceFlopsModel:
+    """``device_flops(config, kept)`` in microseconds, for the environment's every step.
+
+    A layer's FLOPs are linear in each of the (at most two) kept counts it reads, so
+    flops(kept) = unpruned flops x prod(kept[x] / full[x]) over those x. Which x each
+    layer reads is found once by probing :func:`layers`, the single source of shapes.
+    """
+
+    def __init__(self, config: SplitConfig) -> None:
+        self.full = full_kept(config)
+        unpruned = {L.name: L.flops for L in layers(config) if L.part == "device"}
+        reads: dict[str, list[int]] = {name: [] for name in unpruned}
+        for x in range(len(self.full)):
+            probe = list(self.full)
+            probe[x] = max(1, self.full[x] // 2) if self.full[x] > 1 else 1
+            for L in layers(config, probe):
+                if L.part == "device" and L.flops != unpruned[L.name]:
+                    reads[L.name].append(x)
+        self.fixed = sum(f for name, f in unpruned.items() if not reads[name])
+        self.terms = [(f, tuple(reads[name])) for name, f in unpruned.items() if reads[name]]
+
+    def __call__(self, kept: Sequence[int]) -> int:
+        total = self.fixed
+        for flops, xs in self.terms:
+            num, den = flops, 1
+            for x in xs:
+                num, den = num * kept[x], den * self.full[x]
+            total += num // den  # exact: flops is a multiple of the product of the full counts
+        return total
 
 
 def original_bits(config: SplitConfig) -> int:

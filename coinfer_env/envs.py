@@ -14,7 +14,7 @@ import torch
 from gymnasium import spaces
 
 from . import checkpoints as ckpt
-from .accounting import cost, device_flops
+from .accounting import DeviceFlopsModel, cost
 from .architecture import SplitConfig, full_kept, prunable_layers
 from .cache import ResultCache, file_digest, fingerprint
 from .channels import CHANNELS, make_channel
@@ -139,6 +139,7 @@ class CoInferEnv(gym.Env):
         self.full_kept = full_kept(self.config)
         self._static = _static_features(self.layers)
         self._unpruned = cost(self.config, None, self.trained.bits_per_symbol)
+        self._device_flops = DeviceFlopsModel(self.config)  # keeps each step in microseconds
         self._cache = self._make_cache(cache, weights, dataset, len(val), pretrained)
 
         self.action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
@@ -242,7 +243,7 @@ class CoInferEnv(gym.Env):
         L = len(self.layers)
         lam = self._unpruned.flops_original
         partial = self._kept(self._ratios[:i]) + self.full_kept[i:]
-        reduced = (self._unpruned.flops - device_flops(self.config, partial)) / lam
+        reduced = (self._unpruned.flops - self._device_flops(partial)) / lam
         rest = sum(layer.flops for layer in self.layers[i + 1 :]) / lam
         d = self._unpruned.bits / self._unpruned.bits_original if i == L - 1 else 0.0
         prev = self._ratios[i - 1] if i > 0 else 1.0

@@ -6,7 +6,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from coinfer_env import build_split_resnet50, cost, prune
-from coinfer_env.accounting import device_flops
+from coinfer_env.accounting import DeviceFlopsModel, device_flops
+from coinfer_env.architecture import SplitConfig, full_kept
 
 
 def counted(fn, x) -> int:
@@ -64,3 +65,14 @@ def test_original_payload_and_flops_do_not_depend_on_pruning():
     a, b = cost(net.config, net.kept), cost(small.config, small.kept)
     assert (a.flops_original, a.bits_original) == (b.flops_original, b.bits_original)
     assert b.flops < a.flops and b.bits < a.bits
+
+
+@pytest.mark.parametrize("width, k", [(8, 1), (8, 7), (8, 16), (64, 13), (1, 3)])
+def test_fast_device_flops_model_equals_layer_by_layer_count(width, k):
+    config = SplitConfig(width, k)
+    model, full = DeviceFlopsModel(config), full_kept(config)
+    rng = np.random.default_rng(k)
+    for _ in range(30):
+        kept = [int(rng.integers(1, f + 1)) for f in full]
+        assert model(kept) == device_flops(config, kept)
+    assert model(full) == device_flops(config, full)
