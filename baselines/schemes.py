@@ -12,7 +12,7 @@ from torch import nn
 from coinfer_env.architecture import stage_of
 from coinfer_env.channels import make_channel
 from coinfer_env.data import augment, normalize
-from coinfer_env.loops import accuracy, batch_indices, train_steps
+from coinfer_env.loops import accuracy, batch_indices, epoch_steps, train_steps
 from coinfer_env.pruning import prune
 
 from .codecs import Pipeline, bottlenet_codec, paa_codec, train_pipeline
@@ -72,7 +72,7 @@ def finetune_backbone(net, ctx: Context, epochs: int) -> None:
     model = Backbone(net).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
     g = torch.Generator().manual_seed(ctx.seed)
-    train_steps(model, ctx.data.train, max(1, epochs * (len(ctx.data.train) // 128)), 128, opt, g, augmented=True)
+    train_steps(model, ctx.data.train, epoch_steps(epochs, len(ctx.data.train), 128), 128, opt, g, augmented=True)
     model.eval()
 
 
@@ -164,7 +164,7 @@ class IPDR:
     def _train(self, p: Pipeline, ctx: Context) -> None:
         train_pipeline(p, ctx, joint_epochs=0)  # codec first, backbone frozen
         convs = [m for m in p.head.modules() if isinstance(m, nn.Conv2d)]
-        steps = max(1, ctx.epochs * (len(ctx.data.train) // 128))
+        steps = epoch_steps(ctx.epochs, len(ctx.data.train), 128)
         opt = torch.optim.SGD(p.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
         g = torch.Generator().manual_seed(ctx.seed)
         p.train()

@@ -19,14 +19,14 @@ from tqdm.auto import tqdm
 from .accounting import cost
 from .checkpoints import atomic_write
 from .data import Splits
-from .loops import accuracy, train_steps
+from .loops import accuracy, epoch_steps, train_steps
 from .network import SplitNetwork
 from .pruning import prune_to
 
 
 def finetune_whole(model: SplitNetwork, data: Splits, epochs: int, lr: float, seed: int, batch: int = 128) -> None:
     """Fine-tune every layer (SGD, Nesterov, cosine), with crop-and-flip augmentation."""
-    steps = max(1, epochs * (len(data.train) // batch))
+    steps = epoch_steps(epochs, len(data.train), batch)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     g = torch.Generator().manual_seed(seed)

@@ -10,6 +10,11 @@ from torch import nn
 from .data import ImageSet, augment, normalize
 
 
+def epoch_steps(epochs: int, n: int, batch: int) -> int:
+    """Gradient steps in ``epochs`` passes over ``n`` items (full batches only; at least 1)."""
+    return max(1, epochs * (n // batch))
+
+
 def batch_indices(n: int, batch: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Endless shuffled mini-batches of indices into ``n`` items, epoch after epoch."""
     while True:

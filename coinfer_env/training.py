@@ -23,7 +23,7 @@ from . import checkpoints as ckpt
 from .architecture import NUM_BLOCKS, SplitConfig
 from .channels import make_channel
 from .data import Splits
-from .loops import accuracy, train_steps
+from .loops import accuracy, epoch_steps, train_steps
 from .network import Backbone, SplitNetwork
 
 
@@ -61,10 +61,6 @@ class TrainConfig:
     """Channel settings (bits, snr_db, erasure_prob, flip_prob)."""
 
 
-def _steps(epochs: int, data_len: int, batch: int) -> int:
-    return max(1, epochs * (data_len // batch))
-
-
 def _sgd(params, lr: float, wd: float) -> torch.optim.SGD:
     return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
 
@@ -74,14 +70,14 @@ def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tupl
     torch.manual_seed(cfg.seed)
     net = SplitNetwork(SplitConfig(cfg.width, NUM_BLOCKS)).to(device)
     model = Backbone(net)
-    steps = _steps(cfg.epochs, len(data.train), cfg.batch)
+    steps = epoch_steps(cfg.epochs, len(data.train), cfg.batch)
     params = [p for n, p in net.named_parameters() if "coder" not in n]
     opt = _sgd(params, cfg.lr, cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps)
     g = torch.Generator().manual_seed(cfg.seed)
     with tqdm(total=steps, desc=f"backbone w{cfg.width}", unit="step") as bar:
         model.train()
-        train_steps(model, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
+        trainepoch_steps(model, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
                     label_smoothing=cfg.label_smoothing, on_step=lambda loss: (bar.update(), bar.set_postfix(loss=f"{loss:.3f}")))
     return ckpt.backbone_state(net), accuracy(model, data.test)
 
@@ -101,18 +97,18 @@ def train_codec(cfg: TrainConfig, backbone: dict, split: int, data: Splits, devi
     net.eval()  # frozen backbone BN keeps its statistics
     net.device.encoder.train()
     net.server.decoder.train()
-    steps = _steps(cfg.codec_epochs, len(data.train), cfg.batch)
+    steps = epoch_steps(cfg.codec_epochs, len(data.train), cfg.batch)
     with tqdm(total=steps, desc=f"codec split {split}", unit="step", leave=False) as bar:
-        train_steps(net, data.train, steps, cfg.batch, torch.optim.Adam(codec, cfg.codec_lr), g,
+        trainepoch_steps(net, data.train, steps, cfg.batch, torch.optim.Adam(codec, cfg.codec_lr), g,
                     augmented=True, on_step=lambda _: bar.update())
     for p in frozen:
         p.requires_grad_(True)
     net.train()
-    steps = _steps(cfg.joint_epochs, len(data.train), cfg.batch)
+    steps = epoch_steps(cfg.joint_epochs, len(data.train), cfg.batch)
     opt = _sgd(net.parameters(), cfg.joint_lr, cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     with tqdm(total=steps, desc=f"joint split {split}", unit="step", leave=False) as bar:
-        train_steps(net, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
+        trainepoch_steps(net, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
                     on_step=lambda _: bar.update())
     net.channel.seed(cfg.seed)
     return net, accuracy(net, data.test)
