@@ -297,4 +297,9 @@ def kept_from_ratios(config: SplitConfig, ratios: Sequence[float]) -> tuple[int,
         a = float(a)
         if math.isnan(a) or not 0.0 <= a <= 1.0:
             raise ValueError(f"preserved ratio {i} is {a}; each ratio must be a number in [0, 1]")
-    return tuple(min(c, max(1, round(float(a) * c))) for a, c in zip(ratios, full))
+    return tuple(kept_count(a, c) for a, c in zip(ratios, full))
+
+
+def kept_count(ratio: float, channels: int) -> int:
+    """Channels a preserved ratio keeps: min(c, max(1, round(a * c)))."""
+    return min(channels, max(1, round(float(ratio) * channels)))

@@ -15,7 +15,7 @@ from gymnasium import spaces
 
 from . import checkpoints as ckpt
 from .accounting import DeviceFlopsModel, cost
-from .architecture import SplitConfig, full_kept, prunable_layers
+from .architecture import SplitConfig, full_kept, kept_count, prunable_layers
 from .cache import ResultCache, file_digest, fingerprint
 from .channels import CHANNELS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
@@ -206,7 +206,7 @@ class CoInferEnv(gym.Env):
         return obs, float(info["reward"]), True, False, info
 
     def _kept(self, ratios: list[float]) -> tuple[int, ...]:
-        return tuple(min(c, max(1, round(a * c))) for a, c in zip(ratios, self.full_kept))
+        return tuple(kept_count(a, c) for a, c in zip(ratios, self.full_kept))
 
     def _finish(self) -> dict:
         kept = self._kept(self._ratios)

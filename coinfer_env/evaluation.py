@@ -35,8 +35,8 @@ class FinetuneSettings:
     batch: int = 64
     """Images per step, drawn from the training split."""
     lr: float = 1e-3
-    """Adam learning rate (constant). Adam recovered 2-3x more accuracy than SGD
-    in 16 steps in our trials (see docs/environment.md)."""
+    """Adam learning rate (constant). Adam recovered more accuracy than SGD in 16
+    steps: benchmarks/finetune_choices.py, quoted in docs/environment.md."""
     seed: int = 0
     """Seeds the batch order and the channel noise."""
 
