@@ -1,7 +1,7 @@
 # The two entry points of the README. Each creates .venv if it is missing.
 PY := .venv/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
@@ -16,7 +16,11 @@ demo: .venv/.installed
 	.venv/bin/coinfer search --env CoInfer-ResNet50-Tiny-v0 --agent ddpg --episodes 12 \
 		--buffer-episodes 9 --seed 0 --out runs/demo
 
-test: .venv/.installed
+# Undefined names, unused imports, redefinitions, syntax errors (ruff's E9 and F rules).
+lint: .venv/.installed
+	.venv/bin/ruff check .
+
+test: lint
 	$(PY) -m pytest
 
 clean:

@@ -19,6 +19,8 @@ from typing import Callable, Protocol, Sequence
 import gymnasium as gym
 import numpy as np
 
+from coinfer_env.checkpoints import atomic_write
+
 Callback = Callable[["SearchResult"], "bool | None"]
 HISTORY_FIELDS = ("episode", "reward", "accuracy", "flops", "bits", "seconds", "cache_hit", "best_reward")
 
@@ -61,17 +63,29 @@ class SearchResult:
         return np.maximum.accumulate([h["reward"] for h in self.history]) if self.history else np.array([])
 
     def to_json(self, path: Path) -> None:
-        path.write_text(json.dumps(_jsonable(asdict(self)), indent=2) + "\n")
+        """Write atomically: a kill leaves the previous file or the new one, never half of one."""
+        text = json.dumps(_jsonable(asdict(self)), indent=2) + "\n"
+        atomic_write(Path(path), lambda tmp: tmp.write_text(text))
 
     @classmethod
     def from_json(cls, path: Path) -> "SearchResult":
         return cls(**json.loads(Path(path).read_text()))
 
     def write_csv(self, path: Path) -> None:
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-            writer.writeheader()
-            writer.writerows(self.history)
+        """One row per episode, written atomically."""
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+                writer.writeheader()
+                writer.writerows(self.history)
+
+        atomic_write(Path(path), write)
+
+    def save(self, directory: Path) -> None:
+        """``result.json`` and ``history.csv`` in ``directory``."""
+        self.to_json(Path(directory) / "result.json")
+        self.write_csv(Path(directory) / "history.csv")
 
 
 class Searcher(Protocol):

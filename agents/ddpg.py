@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.special import ndtr, ndtri
 
+from coinfer_env.rng import seeded
+
 from .common import Callback, SearchResult, new_result
 
 
@@ -141,9 +143,9 @@ class DDPG:
         cfg = self.cfg
         obs_dim = env.observation_space.shape[0]
         self.steps_per_episode = len(env.unwrapped.layers)
-        torch.manual_seed(seed)
-        self.actor, self.critic = Actor(obs_dim, cfg.hidden), Critic(obs_dim, cfg.hidden)
-        self.actor_target, self.critic_target = Actor(obs_dim, cfg.hidden), Critic(obs_dim, cfg.hidden)
+        with seeded(seed):  # repeatable initial weights, and the caller's torch RNG left as it was
+            self.actor, self.critic = Actor(obs_dim, cfg.hidden), Critic(obs_dim, cfg.hidden)
+            self.actor_target, self.critic_target = Actor(obs_dim, cfg.hidden), Critic(obs_dim, cfg.hidden)
         self.actor_target.load_state_dict(self.actor.state_dict())
         self.critic_target.load_state_dict(self.critic.state_dict())
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr_actor)
@@ -226,7 +228,6 @@ class DDPG:
             "opts": {"actor": self.actor_opt.state_dict(), "critic": self.critic_opt.state_dict()},
             "buffer": self.buffer.state(),
             "rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
             "baseline": self.baseline,
             "critic_losses": self.critic_losses,
             "config": asdict(self.cfg),
@@ -248,6 +249,5 @@ class DDPG:
         self.critic_opt.load_state_dict(state["opts"]["critic"])
         self.buffer.load(state["buffer"])
         self.rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
         self.baseline, self.critic_losses = state["baseline"], list(state["critic_losses"])
         return SearchResult(**state["result"])

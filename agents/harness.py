@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from .common import SearchResult
 
@@ -46,11 +47,15 @@ def _run_one(job: dict) -> dict:
 
     import coinfer_env  # noqa: F401  (registers the ids)
 
+    before = torch.get_num_threads()
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
-    env = gym.make(job["env_id"], **job["env_kwargs"])
-    agent = agent_factory(job["agent"], job.get("buffer_episodes"))
-    result = agent.run(env, job["episodes"], job["seed"])
+    try:
+        env = gym.make(job["env_id"], **job["env_kwargs"])
+        agent = agent_factory(job["agent"], job.get("buffer_episodes"))
+        result = agent.run(env, job["episodes"], job["seed"])
+    finally:
+        torch.set_num_threads(before)  # jobs=1 runs here, in the caller's process
     result.env_kwargs = {**result.env_kwargs, **job["env_kwargs"]}
     path = Path(job["out"]) / job["agent"] / f"seed{job['seed']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,12 +114,8 @@ def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, 
 
 
 def _plot(results: dict[str, list[SearchResult]], episodes: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots()
     for agent, runs in results.items():
         curves = np.array([np.resize(r.best_so_far(), episodes) for r in runs])
         mean = curves.mean(0)
@@ -129,18 +130,13 @@ def _plot(results: dict[str, list[SearchResult]], episodes: int, path: Path) -> 
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def plot_search(result: SearchResult, path: Path) -> None:
     """Reward per episode and the best-so-far curve of one search."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rewards = [h["reward"] for h in result.history]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))  # no pyplot: the caller's matplotlib backend is left alone
+    ax = fig.subplots()
     ax.plot(range(1, len(rewards) + 1), rewards, ".", alpha=0.6, label="episode reward")
     ax.plot(range(1, len(rewards) + 1), result.best_so_far(), "-", label="best so far")
     ax.set_xlabel("episode")
@@ -150,4 +146,3 @@ def plot_search(result: SearchResult, path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

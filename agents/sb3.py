@@ -22,6 +22,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 
+from coinfer_env.rng import global_state_restored
+
 from .common import Callback, SearchResult, new_result
 from .ddpg import truncated_normal
 
@@ -163,7 +165,8 @@ class SB3DDPG:
 
     def run(self, env: gym.Env, episodes: int, seed: int, callback: Callback | None = None) -> SearchResult:
         result = new_result(self.name, env, seed)
-        model = self.build(env, seed)
-        model.learn(total_timesteps=episodes * len(env.unwrapped.layers), callback=_Recorder(result, callback))
+        with global_state_restored():  # SB3 seeds the global generators; the caller's are given back
+            model = self.build(env, seed)
+            model.learn(total_timesteps=episodes * len(env.unwrapped.layers), callback=_Recorder(result, callback))
         self.model = model
         return result

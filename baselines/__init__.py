@@ -18,3 +18,6 @@ def scheme(name: str, **kwargs):
 
 
 SCHEMES = ("server-png", "simple-partition", "bottlenet++", "2-step", "paa", "ipdr", "proposed-ddpg", "proposed-random")
+
+__all__ = ["Context", "Point", "ServerPNG", "SimplePartition", "IPDR", "PAA", "BottleNetPP", "Proposed", "TwoStepPruning",
+           "scheme", "SCHEMES"]

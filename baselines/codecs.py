@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from coinfer_env.channels import Channel
-from coinfer_env.loops import accuracy, epoch_steps, train_steps
+from coinfer_env.loops import accuracy
+from coinfer_env.recipe import finetune_whole, train_codec
 
 from .common import Context
 
@@ -74,19 +75,7 @@ def train_pipeline(p: Pipeline, ctx: Context, codec_epochs: int | None = None, j
     """Codec with the backbone frozen (Adam), then a short joint fine-tune (SGD); test accuracy."""
     p = p.to(ctx.device)
     g = torch.Generator().manual_seed(ctx.seed)
-    codec = list(p.encoder.parameters()) + list(p.decoder.parameters())
-    backbone = list(p.head.parameters()) + list(p.tail.parameters())
-    for q in backbone:
-        q.requires_grad_(False)
-    p.eval(), p.encoder.train(), p.decoder.train()
-    train_steps(p, ctx.data.train, epoch_steps(codec_epochs or ctx.epochs, len(ctx.data.train), 128), 128, torch.optim.Adam(codec, 1e-3), g, augmented=True)
-    for q in backbone:
-        q.requires_grad_(True)
-    if joint_epochs > 0:
-        p.train()
-        opt = torch.optim.SGD(p.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        n = epoch_steps(joint_epochs, len(ctx.data.train), 128)
-        train_steps(p, ctx.data.train, n, 128, opt, g, scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, n), augmented=True)
-    p.eval()
+    train_codec(p, [p.encoder, p.decoder], ctx.data.train, codec_epochs or ctx.epochs, g)
+    finetune_whole(p, ctx.data.train, joint_epochs, g)
     p.channel.seed(ctx.seed)
     return accuracy(p, ctx.data.test)

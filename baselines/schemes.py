@@ -9,10 +9,11 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from coinfer_env.architecture import stage_of
+from coinfer_env.architecture import SplitConfig, split_feature_shape
 from coinfer_env.channels import make_channel
 from coinfer_env.data import augment, normalize
-from coinfer_env.loops import accuracy, batch_indices, epoch_steps, train_steps
+from coinfer_env.loops import accuracy, batch_indices, epoch_steps
+from coinfer_env.recipe import BATCH, FINETUNE_LR, finetune_whole, sgd
 from coinfer_env.pruning import prune
 
 from .codecs import Pipeline, bottlenet_codec, paa_codec, train_pipeline
@@ -69,11 +70,7 @@ class PAA:
 
 
 def finetune_backbone(net, ctx: Context, epochs: int) -> None:
-    model = Backbone(net).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    g = torch.Generator().manual_seed(ctx.seed)
-    train_steps(model, ctx.data.train, epoch_steps(epochs, len(ctx.data.train), 128), 128, opt, g, augmented=True)
-    model.eval()
+    finetune_whole(Backbone(net), ctx.data.train, epochs, torch.Generator().manual_seed(ctx.seed))
 
 
 class TwoStepPruning:
@@ -114,10 +111,10 @@ class TwoStepPruning:
                     break
             acc, bits = partition_accuracy_and_bits(head, tail, ctx.data.test, mask.to(ctx.device))
             dropped = C - int(mask.sum())
-            pixels = block.conv3.weight.shape[1] * (32 // 2 ** stage_of(k)) ** 2
-            saved = 2 * dropped * pixels
+            _, H, W = split_feature_shape(SplitConfig(ctx.width, k))
+            saved = 2 * dropped * block.conv3.weight.shape[1] * H * W
             if not isinstance(block.shortcut, nn.Identity):
-                saved += 2 * dropped * block.shortcut[0].in_channels * (32 // 2 ** stage_of(k)) ** 2
+                saved += 2 * dropped * block.shortcut[0].in_channels * H * W
             flops = prefix_flops(ctx.width, k, net.kept, full_split=16) - saved
             out.append(Point(self.name, k, flops, bits, acc, ctx.total_flops() - flops,
                              {"whole_ratio": round(ratio, 2), "split_channels": int(mask.sum())}))
@@ -164,11 +161,11 @@ class IPDR:
     def _train(self, p: Pipeline, ctx: Context) -> None:
         train_pipeline(p, ctx, joint_epochs=0)  # codec first, backbone frozen
         convs = [m for m in p.head.modules() if isinstance(m, nn.Conv2d)]
-        steps = epoch_steps(ctx.epochs, len(ctx.data.train), 128)
-        opt = torch.optim.SGD(p.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        steps = epoch_steps(ctx.epochs, len(ctx.data.train), BATCH)
+        opt = sgd(p.parameters(), FINETUNE_LR)
         g = torch.Generator().manual_seed(ctx.seed)
         p.train()
-        for t, idx in zip(range(steps), batch_indices(len(ctx.data.train), 128, g)):
+        for t, idx in zip(range(steps), batch_indices(len(ctx.data.train), BATCH, g)):
             s = self.sparsity * min(1.0, (t + 1) / (0.75 * steps))
             dense = [c.weight.detach().clone() for c in convs]
             for c, d in zip(convs, dense):

@@ -14,7 +14,7 @@ import coinfer_env  # noqa: F401
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--split", type=int, default=13)
     parser.add_argument("--episodes", type=int, default=200)
     args = parser.parse_args()

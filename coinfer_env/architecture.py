@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterator, Literal, Sequence
 
+from .validation import integer
+
 IMAGE_SIZE = 32
 BLOCKS_PER_STAGE = (3, 4, 6, 3)
 STAGE_STRIDES = (1, 2, 2, 2)
@@ -39,19 +41,11 @@ class SplitConfig:
     num_classes: int = 10
 
     def __post_init__(self) -> None:
-        if isinstance(self.width, bool) or not isinstance(self.width, int) or self.width < 1:
-            raise ValueError(f"width={self.width!r} is invalid: use an integer >= 1 (64 is ResNet-50, 8 the Tiny variant)")
-        if (
-            isinstance(self.split_point, bool)
-            or not isinstance(self.split_point, int)
-            or not 1 <= self.split_point <= NUM_BLOCKS
-        ):
-            raise ValueError(
-                f"split_point={self.split_point!r} is invalid: use an integer in 1..{NUM_BLOCKS} "
-                "(the split comes after that residual block; 13 is after conv4_x)"
-            )
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1:
-            raise ValueError(f"num_classes={self.num_classes!r} is invalid: use an integer >= 1")
+        # frozen: normalise (numpy integers -> int) through object.__setattr__
+        object.__setattr__(self, "width", integer("width", self.width, 1, hint=" (64 is ResNet-50, 8 the Tiny variant)"))
+        object.__setattr__(self, "split_point", integer(
+            "split_point", self.split_point, 1, NUM_BLOCKS, hint=" (the split comes after that residual block; 13 is after conv4_x)"))
+        object.__setattr__(self, "num_classes", integer("num_classes", self.num_classes, 1))
 
 
 @dataclass(frozen=True)

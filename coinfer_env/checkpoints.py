@@ -14,21 +14,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .network import SplitNetwork
-
-DEFAULT_CHECKPOINT_DIR = Path("~/.cache/coinfer_env").expanduser()
-
-
-def bundled_dir() -> Path:
-    """The package's own checkpoints (the Tiny, width-8 network)."""
-    return Path(str(resources.files("coinfer_env") / "checkpoints"))
-
+from .paths import bundled_dir  # noqa: F401  (re-exported)
 
 def split_file(directory: Path | str, width: int, split_point: int) -> Path:
     return Path(directory).expanduser() / f"resnet50-w{width}-split{split_point:02d}.pt"

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .paths import DEFAULT_DATA_ROOT
+
 DATASETS = ("cifar10", "cifar10-subset", "synthetic")
 MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
 STD = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
 SPLIT_SEED = 0
 VAL_SIZE = {"cifar10": 5000, "cifar10-subset": 1000, "synthetic": 1000}
 SUBSET_FILE = "cifar10-subset.npz"
-DEFAULT_DATA_ROOT = Path("~/.cache/coinfer_env/data").expanduser()
 
 
 @dataclass

@@ -21,6 +21,9 @@ from .channels import CHANNELS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
 from .evaluation import Evaluator, FinetuneSettings
 from .network import SplitNetwork
+from .paths import user_checkpoint_dir
+from .rng import seeded
+from . import validation as check
 
 
 def harmonic(x: float, y: float) -> float:
@@ -118,7 +121,10 @@ class CoInferEnv(gym.Env):
         cache: bool = True,
         eval_seed: int = 0,
     ) -> None:
-        _check_kwargs(locals())
+        kw = _check_kwargs(locals())
+        width, split_point, bits, finetune_steps, finetune_batch, eval_images, eval_seed = (
+            kw[k] for k in ("width", "split_point", "bits", "finetune_steps", "finetune_batch", "eval_images", "eval_seed"))
+        snr_db, erasure_prob, flip_prob, finetune_lr = (kw[k] for k in ("snr_db", "erasure_prob", "flip_prob", "finetune_lr"))
         self.config = SplitConfig(width, split_point)
         self.beta = float(beta)
         self.channel_settings = {"bits": bits, "snr_db": snr_db, "erasure_prob": erasure_prob, "flip_prob": flip_prob}
@@ -126,7 +132,7 @@ class CoInferEnv(gym.Env):
         make_channel(channel, **self.channel_settings)  # validates the settings now
         self.finetune = FinetuneSettings(finetune_steps, finetune_batch, finetune_lr, eval_seed)
         self.torch_device = resolve_device(device)
-        self.checkpoint_dir = Path(checkpoint_dir).expanduser() if checkpoint_dir else ckpt.bundled_dir()
+        self.checkpoint_dir = kw["checkpoint_dir"] or ckpt.bundled_dir()
 
         data = load(dataset, data_root, download, seed=eval_seed)  # fails fast with the fix
         weights = self._weights_file() if pretrained else None
@@ -156,14 +162,15 @@ class CoInferEnv(gym.Env):
             raise FileNotFoundError(
                 f"no trained weights at {path}. Train them (step 1 of the paper) with\n"
                 f"    coinfer train --env CoInfer-ResNet50{'-Tiny' if self.config.width == 8 else ''}-v0 "
-                f"--splits {self.config.split_point} --device cuda --out {self.checkpoint_dir}\n"
+                f"--splits {self.config.split_point} --device cuda"
+                f"{'' if self.checkpoint_dir == user_checkpoint_dir() else f' --out {self.checkpoint_dir}'}\n"
                 "or pass pretrained=False for random weights (tests and timing)."
             )
         return path
 
     def _load_network(self, weights: Path | None, seed: int) -> SplitNetwork:
-        torch.manual_seed(seed)
-        net = SplitNetwork(self.config, channel=make_channel(self.channel_name, **self.channel_settings))
+        with seeded(seed):  # random weights (pretrained=False) are repeatable; the caller's RNG is untouched
+            net = SplitNetwork(self.config, channel=make_channel(self.channel_name, **self.channel_settings))
         if weights is not None:
             net.load_state_dict(ckpt.load_state(weights))
         return net.to(self.torch_device).eval()
@@ -299,40 +306,26 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-def _check_kwargs(kw: dict) -> None:
-    """ValueError naming the first bad keyword and its valid choices."""
-
-    def integer(name: str, lo: int, hi: int | None = None) -> None:
-        v = kw[name]
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
-            span = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-            raise ValueError(f"{name}={v!r} is invalid: use an integer {span}")
-
-    def number(name: str, lo: float, hi: float, closed_lo: bool = True) -> None:
-        v = kw[name]
-        ok = isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-        if not ok or not ((v >= lo) if closed_lo else (v > lo)) or v > hi:
-            raise ValueError(f"{name}={v!r} is invalid: use a number in {'[' if closed_lo else '('}{lo}, {hi}]")
-
-    def choice(name: str, options: tuple) -> None:
-        if kw[name] not in options:
-            raise ValueError(f"{name}={kw[name]!r} is invalid: choose one of {', '.join(map(str, options))}")
-
-    integer("width", 1)
-    integer("split_point", 1, 16)
-    number("beta", 0, 1)
-    choice("channel", CHANNELS)
-    number("snr_db", -100, 100)
-    number("erasure_prob", 0, 1)
-    number("flip_prob", 0, 1)
-    integer("bits", 1, 16)
-    integer("finetune_steps", 0)
-    integer("finetune_batch", 1)
-    number("finetune_lr", 0, 10, closed_lo=False)
-    integer("eval_images", 1)
-    choice("dataset", DATASETS)
-    choice("download", (True, False))
-    choice("pretrained", (True, False))
-    choice("device", ("auto", "cpu", "cuda"))
-    choice("cache", (True, False))
-    integer("eval_seed", 0)
+def _check_kwargs(kw: dict) -> dict:
+    """Every keyword checked and normalised (numpy scalars -> Python); ValueError names the first bad one."""
+    return {
+        "width": check.integer("width", kw["width"], 1),
+        "split_point": check.integer("split_point", kw["split_point"], 1, 16),
+        "beta": check.number("beta", kw["beta"], 0, 1),
+        "channel": check.choice("channel", kw["channel"], CHANNELS),
+        "snr_db": check.number("snr_db", kw["snr_db"], -100, 100),
+        "erasure_prob": check.number("erasure_prob", kw["erasure_prob"], 0, 1),
+        "flip_prob": check.number("flip_prob", kw["flip_prob"], 0, 1),
+        "bits": check.integer("bits", kw["bits"], 1, 16),
+        "finetune_steps": check.integer("finetune_steps", kw["finetune_steps"], 0),
+        "finetune_batch": check.integer("finetune_batch", kw["finetune_batch"], 1),
+        "finetune_lr": check.number("finetune_lr", kw["finetune_lr"], 0, 10, closed_lo=False),
+        "eval_images": check.integer("eval_images", kw["eval_images"], 1),
+        "dataset": check.choice("dataset", kw["dataset"], DATASETS),
+        "download": check.boolean("download", kw["download"]),
+        "checkpoint_dir": check.path_or_none("checkpoint_dir", kw["checkpoint_dir"]),
+        "pretrained": check.boolean("pretrained", kw["pretrained"]),
+        "device": check.choice("device", kw["device"], ("auto", "cpu", "cuda")),
+        "cache": check.boolean("cache", kw["cache"]),
+        "eval_seed": check.integer("eval_seed", kw["eval_seed"], 0),
+    }

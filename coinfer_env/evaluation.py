@@ -24,6 +24,7 @@ from .data import ImageSet
 from .loops import accuracy, train_steps
 from .network import SplitNetwork
 from .pruning import prune_to
+from .recipe import training_only
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,9 @@ def finetune(model: SplitNetwork, train: ImageSet, settings: FinetuneSettings) -
     """Fine-tune ``model``'s device part and codec in place; the server stays frozen."""
     if settings.steps == 0:
         return
-    trainable = [p for n, p in model.named_parameters() if n.startswith(("device.", "server.decoder."))]
-    frozen = [p for n, p in model.named_parameters() if not n.startswith(("device.", "server.decoder."))]
-    for p in frozen:
-        p.requires_grad_(False)
-    model.eval()
-    model.device.train()
-    model.server.decoder.train()
-    opt = torch.optim.Adam(trainable, lr=settings.lr)
-    g = torch.Generator().manual_seed(settings.seed)
-    train_steps(model, train, settings.steps, settings.batch, opt, g)
-    for p in frozen:
-        p.requires_grad_(True)
-    model.eval()
+    with training_only(model, [model.device, model.server.decoder]) as params:
+        g = torch.Generator().manual_seed(settings.seed)
+        train_steps(model, train, settings.steps, settings.batch, torch.optim.Adam(params, lr=settings.lr), g)
 
 
 class Evaluator:

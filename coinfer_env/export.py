@@ -19,21 +19,10 @@ from tqdm.auto import tqdm
 from .accounting import cost
 from .checkpoints import atomic_write
 from .data import Splits
-from .loops import accuracy, epoch_steps, train_steps
+from .loops import accuracy, epoch_steps
 from .network import SplitNetwork
 from .pruning import prune_to
-
-
-def finetune_whole(model: SplitNetwork, data: Splits, epochs: int, lr: float, seed: int, batch: int = 128) -> None:
-    """Fine-tune every layer (SGD, Nesterov, cosine), with crop-and-flip augmentation."""
-    steps = epoch_steps(epochs, len(data.train), batch)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    g = torch.Generator().manual_seed(seed)
-    model.train()
-    with tqdm(total=steps, desc="export fine-tune", unit="step") as bar:
-        train_steps(model, data.train, steps, batch, opt, g, scheduler=sched, augmented=True, on_step=lambda _: bar.update())
-    model.eval()
+from .recipe import BATCH, finetune_whole
 
 
 def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Path, epochs: int = 10,
@@ -44,7 +33,8 @@ def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Pa
     model = prune_to(trained, kept)
     model.channel.seed(seed)
     before = accuracy(model, data.test)
-    finetune_whole(model, data, epochs, lr, seed)
+    with tqdm(total=epoch_steps(epochs, len(data.train), BATCH), desc="export fine-tune", unit="step") as bar:
+        finetune_whole(model, data.train, epochs, torch.Generator().manual_seed(seed), lr, on_step=lambda _: bar.update())
     model = model.cpu().to(memory_format=torch.contiguous_format).eval()
     model.channel.seed(seed)
     c = cost(model.config, model.kept, model.bits_per_symbol)

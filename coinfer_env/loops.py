@@ -11,8 +11,8 @@ from .data import ImageSet, augment, normalize
 
 
 def epoch_steps(epochs: int, n: int, batch: int) -> int:
-    """Gradient steps in ``epochs`` passes over ``n`` items (full batches only; at least 1)."""
-    return max(1, epochs * (n // batch))
+    """Gradient steps in ``epochs`` passes over ``n`` items (full batches; at least 1 unless ``epochs`` is 0)."""
+    return 0 if epochs == 0 else max(1, epochs * (n // batch))
 
 
 def batch_indices(n: int, batch: int, generator: torch.Generator) -> Iterator[torch.Tensor]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .checkpoints import DEFAULT_CHECKPOINT_DIR, bundled_dir
+from .paths import bundled_dir, user_checkpoint_dir
 
 FULL_ID = "CoInfer-ResNet50-v0"
 TINY_ID = "CoInfer-ResNet50-Tiny-v0"
 
 PRESETS: dict[str, dict] = {
-    FULL_ID: {"width": 64, "dataset": "cifar10", "eval_images": 5000, "checkpoint_dir": str(DEFAULT_CHECKPOINT_DIR)},
+    FULL_ID: {"width": 64, "dataset": "cifar10", "eval_images": 5000, "checkpoint_dir": None},
     TINY_ID: {"width": 8, "dataset": "cifar10-subset", "eval_images": 1000, "checkpoint_dir": None},
 }
 
@@ -19,6 +19,6 @@ def preset(env_id: str) -> dict:
     if env_id not in PRESETS:
         raise ValueError(f"env id {env_id!r} is unknown: choose {FULL_ID} or {TINY_ID}")
     out = dict(PRESETS[env_id])
-    if out["checkpoint_dir"] is None:
-        out["checkpoint_dir"] = str(bundled_dir())
+    if out["checkpoint_dir"] is None:  # resolved now: COINFER_DATA_DIR may have changed since import
+        out["checkpoint_dir"] = str(bundled_dir() if env_id == TINY_ID else user_checkpoint_dir())
     return out

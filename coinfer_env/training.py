@@ -2,29 +2,36 @@
 
 ``coinfer train`` calls :func:`train`. The backbone is trained once (SGD with
 Nesterov momentum, one-cycle schedule, crop-and-flip augmentation, label
-smoothing 0.1). Then, for each requested split, the codec is inserted and trained
-with the backbone frozen (Adam), followed by a short joint fine-tune of the whole
-network (SGD, cosine), all through the configured channel. Accuracy on the test
-split is recorded per split point in the metadata JSON.
+smoothing 0.1) and saved; a later run into the same directory reuses it, so the
+codecs of every split point sit on one backbone. Then, for each requested split,
+the codec is inserted and trained with the backbone frozen (Adam), followed by a
+short joint fine-tune of the whole network (SGD, cosine), all through the
+configured channel. Test accuracy is recorded per split point in the metadata
+JSON, which is rewritten after every file so that it always describes the files
+beside it.
 """
 
 from __future__ import annotations
 
 import platform
-import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import checkpoints as ckpt
+from . import recipe
 from .architecture import NUM_BLOCKS, SplitConfig
+from .cache import file_digest
 from .channels import make_channel
 from .data import Splits
 from .loops import accuracy, epoch_steps, train_steps
 from .network import Backbone, SplitNetwork
+from .rng import seeded
 
 
 @dataclass
@@ -41,16 +48,8 @@ class TrainConfig:
     """Epochs of codec training with the backbone frozen, per split."""
     joint_epochs: int = 2
     """Epochs of joint fine-tuning of the whole network, per split."""
-    batch: int = 128
-    """Mini-batch size everywhere."""
     lr: float = 0.1
     """Peak learning rate of the backbone's one-cycle schedule."""
-    codec_lr: float = 1e-3
-    """Adam learning rate for the codec."""
-    joint_lr: float = 0.01
-    """Initial SGD learning rate of the joint fine-tune (cosine to 0)."""
-    weight_decay: float = 5e-4
-    """L2 penalty for SGD."""
     label_smoothing: float = 0.1
     """Label smoothing of the backbone's loss."""
     seed: int = 0
@@ -60,79 +59,109 @@ class TrainConfig:
     channel_kwargs: dict = field(default_factory=dict)
     """Channel settings (bits, snr_db, erasure_prob, flip_prob)."""
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "codec_epochs", "joint_epochs"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{name}={v!r} is invalid: use an integer >= 0")
+        bad = [s for s in self.splits if not 1 <= s <= NUM_BLOCKS]
+        if not self.splits or bad:
+            raise ValueError(f"splits={self.splits!r} is invalid: give split points in 1..{NUM_BLOCKS}")
+        SplitConfig(self.width, 1)  # validates the width
+        make_channel(self.channel, **self.channel_kwargs)  # validates the channel and its settings
 
-def _sgd(params, lr: float, wd: float) -> torch.optim.SGD:
-    return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
+
+def _progress(bar: tqdm) -> Callable[[float], None]:
+    def update(loss: float) -> None:
+        bar.update()
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+    return update
 
 
 def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tuple[dict, float]:
     """Train the plain ResNet-50 (no codec); return its canonical state and test accuracy."""
-    torch.manual_seed(cfg.seed)
-    net = SplitNetwork(SplitConfig(cfg.width, NUM_BLOCKS)).to(device)
+    with seeded(cfg.seed):
+        net = SplitNetwork(SplitConfig(cfg.width, NUM_BLOCKS))
+    net = net.to(device)
     model = Backbone(net)
-    steps = epoch_steps(cfg.epochs, len(data.train), cfg.batch)
-    params = [p for n, p in net.named_parameters() if "coder" not in n]
-    opt = _sgd(params, cfg.lr, cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps)
+    steps = epoch_steps(cfg.epochs, len(data.train), recipe.BATCH)
+    opt = recipe.sgd([p for n, p in net.named_parameters() if "coder" not in n], cfg.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(1, steps))
     g = torch.Generator().manual_seed(cfg.seed)
     with tqdm(total=steps, desc=f"backbone w{cfg.width}", unit="step") as bar:
         model.train()
-        trainepoch_steps(model, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
-                    label_smoothing=cfg.label_smoothing, on_step=lambda loss: (bar.update(), bar.set_postfix(loss=f"{loss:.3f}")))
+        train_steps(model, data.train, steps, recipe.BATCH, opt, g, scheduler=sched, augmented=True,
+                    label_smoothing=cfg.label_smoothing, on_step=_progress(bar))
     return ckpt.backbone_state(net), accuracy(model, data.test)
 
 
 def train_codec(cfg: TrainConfig, backbone: dict, split: int, data: Splits, device: torch.device) -> tuple[SplitNetwork, float]:
     """Insert the codec at ``split``, train it with the backbone frozen, then fine-tune jointly."""
-    torch.manual_seed(cfg.seed + split)
-    net = SplitNetwork(SplitConfig(cfg.width, split), channel=make_channel(cfg.channel, **cfg.channel_kwargs))
+    with seeded(cfg.seed + split):
+        net = SplitNetwork(SplitConfig(cfg.width, split), channel=make_channel(cfg.channel, **cfg.channel_kwargs))
     ckpt.load_backbone(net, backbone)
     net.channel.seed(cfg.seed + split)
     net = net.to(device)
     g = torch.Generator().manual_seed(cfg.seed + split)
-    codec = [p for n, p in net.named_parameters() if "coder" in n]
-    frozen = [p for n, p in net.named_parameters() if "coder" not in n]
-    for p in frozen:
-        p.requires_grad_(False)
-    net.eval()  # frozen backbone BN keeps its statistics
-    net.device.encoder.train()
-    net.server.decoder.train()
-    steps = epoch_steps(cfg.codec_epochs, len(data.train), cfg.batch)
+    steps = epoch_steps(cfg.codec_epochs, len(data.train), recipe.BATCH)
     with tqdm(total=steps, desc=f"codec split {split}", unit="step", leave=False) as bar:
-        trainepoch_steps(net, data.train, steps, cfg.batch, torch.optim.Adam(codec, cfg.codec_lr), g,
-                    augmented=True, on_step=lambda _: bar.update())
-    for p in frozen:
-        p.requires_grad_(True)
-    net.train()
-    steps = epoch_steps(cfg.joint_epochs, len(data.train), cfg.batch)
-    opt = _sgd(net.parameters(), cfg.joint_lr, cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        recipe.train_codec(net, [net.device.encoder, net.server.decoder], data.train, cfg.codec_epochs, g, on_step=_progress(bar))
+    steps = epoch_steps(cfg.joint_epochs, len(data.train), recipe.BATCH)
     with tqdm(total=steps, desc=f"joint split {split}", unit="step", leave=False) as bar:
-        trainepoch_steps(net, data.train, steps, cfg.batch, opt, g, scheduler=sched, augmented=True,
-                    on_step=lambda _: bar.update())
+        recipe.finetune_whole(net, data.train, cfg.joint_epochs, g, on_step=_progress(bar))
     net.channel.seed(cfg.seed)
     return net, accuracy(net, data.test)
 
 
-def train(cfg: TrainConfig, data: Splits, out_dir, device: torch.device, command: str = "") -> dict:
-    """Train and write every artifact atomically; return the metadata written."""
+def existing_backbone(out_dir: Path, width: int) -> dict | None:
+    """The backbone already trained into ``out_dir`` at ``width``, or None."""
+    path = ckpt.backbone_file(out_dir, width)
+    return ckpt.load_state(path) if path.exists() else None
+
+
+def train(cfg: TrainConfig, data: Splits, out_dir: Path, device: torch.device, command: str = "",
+          retrain_backbone: bool = False) -> dict:
+    """Train and write every artifact atomically; return the metadata written.
+
+    The backbone found in ``out_dir`` is reused unless ``retrain_backbone``; the
+    split files trained on another backbone are then listed as stale in the
+    metadata (``splits[K]["backbone_sha256"]`` names the backbone of each).
+    """
     start = time.time()
-    meta = ckpt.load_json(ckpt.meta_file(out_dir, cfg.width))
-    backbone, acc = train_backbone(cfg, data, device)
-    ckpt.save_state(ckpt.backbone_file(out_dir, cfg.width), backbone)
-    meta.update(backbone_test_accuracy=acc, config=asdict(cfg), seed=cfg.seed)
-    meta.setdefault("split_test_accuracy", {})
+    out_dir = Path(out_dir)
+    meta_path = ckpt.meta_file(out_dir, cfg.width)
+    meta = ckpt.load_json(meta_path)
+    backbone = None if retrain_backbone else existing_backbone(out_dir, cfg.width)
+    if backbone is None:
+        backbone, acc = train_backbone(cfg, data, device)
+        ckpt.save_state(ckpt.backbone_file(out_dir, cfg.width), backbone)
+        meta.update(backbone_test_accuracy=acc, backbone_config=asdict(cfg), backbone_command=command)
+    else:
+        tqdm.write(f"reusing the backbone in {ckpt.backbone_file(out_dir, cfg.width)} "
+                   "(pass --retrain-backbone to train a new one)")
+    digest = file_digest(ckpt.backbone_file(out_dir, cfg.width))
+    meta.update(backbone_sha256=digest, test_images=len(data.test), width=cfg.width)
+    meta.setdefault("splits", {})
+    _mark_stale(meta, digest)
+    ckpt.save_json(meta_path, meta)
     for split in tqdm(cfg.splits, desc="split points", unit="split"):
+        t0 = time.time()
         net, acc = train_codec(cfg, backbone, split, data, device)
         ckpt.save_state(ckpt.split_file(out_dir, cfg.width, split), net.state_dict())
-        meta["split_test_accuracy"][str(split)] = acc
+        meta["splits"][str(split)] = {"test_accuracy": acc, "backbone_sha256": digest, "config": asdict(cfg),
+                                      "command": command, "seconds": round(time.time() - t0, 1)}
+        _mark_stale(meta, digest)
+        ckpt.save_json(meta_path, meta)  # true after every file written
         tqdm.write(f"split {split:2d}: test accuracy {acc:.4f}")
     meta.update(
-        command=command or "coinfer " + " ".join(sys.argv[1:]),
         seconds=round(time.time() - start, 1),
-        device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        hardware=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         versions={"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
-        test_images=len(data.test),
     )
-    ckpt.save_json(ckpt.meta_file(out_dir, cfg.width), meta)
+    ckpt.save_json(meta_path, meta)
     return meta
+
+
+def _mark_stale(meta: dict, digest: str) -> None:
+    meta["stale_splits"] = sorted(int(k) for k, v in meta["splits"].items() if v.get("backbone_sha256") != digest)

@@ -33,8 +33,8 @@ class OnePlusOneES:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--episodes", type=int, default=10)
+    parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--episodes", type=int, default=10, help="episodes")
     args = parser.parse_args()
     env = gym.make("CoInfer-ResNet50-Tiny-v0", split_point=13)
     result = OnePlusOneES().run(env, args.episodes, seed=0, callback=lambda r: print(len(r.history), r.best_reward))

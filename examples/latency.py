@@ -1,6 +1,6 @@
 """End-to-end latency against link rate at the split after conv4_x (the paper's Fig. 3).
 
-    .venv/bin/python examples/latency.py --results docs/results/tradeoff.csv --device rpi3 --out docs/results
+    .venv/bin/python examples/latency.py --device rpi3 [--results CSV] [--out runs/latency]
 
 latency = device FLOPs / device FLOP/s + payload bits / rate + server FLOPs / server FLOP/s,
 for rates from 10 KB/s to 10 MB/s, one curve per scheme (its split-13 point, whatever
@@ -21,16 +21,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines.latency import DEVICE_PROFILES, SERVER_FLOPS, device_speed, latency  # noqa: E402
+from coinfer_cli.select_design import shipped_results  # noqa: E402
+
+SHIPPED = shipped_results()
 
 SPLIT = 13
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="docs/results/tradeoff.csv")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--results", default=str(SHIPPED), help="a trade-off CSV")
     parser.add_argument("--device", default="rpi3", help=f"{', '.join(DEVICE_PROFILES)} or FLOP/s")
-    parser.add_argument("--server-flops", type=float, default=SERVER_FLOPS)
-    parser.add_argument("--out", default="docs/results")
+    parser.add_argument("--server-flops", type=float, default=SERVER_FLOPS, help="server speed in FLOP/s")
+    parser.add_argument("--out", default="runs/latency", help="output directory")
     args = parser.parse_args()
     rows = list(csv.DictReader(open(args.results)))
     speed = device_speed(args.device)

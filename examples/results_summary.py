@@ -1,6 +1,6 @@
 """Our measured figures beside the AutoML co-inference paper's claims, from a trade-off CSV.
 
-    .venv/bin/python examples/results_summary.py [--results docs/results/tradeoff.csv]
+    .venv/bin/python examples/results_summary.py [--results baselines/results/tradeoff.csv]
 """
 
 import argparse
@@ -8,8 +8,8 @@ import csv
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="docs/results/tradeoff.csv")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--results", default="baselines/results/tradeoff.csv", help="a trade-off CSV")
     rows = list(csv.DictReader(open(parser.parse_args().results)))
     get = lambda scheme, k: next(r for r in rows if r["scheme"] == scheme and int(r["split_point"]) == k)
     png = get("server-png", 0)

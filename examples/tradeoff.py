@@ -1,6 +1,6 @@
 """Trade-off of on-device FLOPs against payload bits, per scheme and split point (the paper's Fig. 2).
 
-    .venv/bin/python examples/tradeoff.py --out docs/results [--splits 3,7,13,16|all]
+    .venv/bin/python examples/tradeoff.py [--out runs/tradeoff] [--splits 3,7,13,16|all]
         [--schemes all] [--episodes 120] [--epochs 4] [--jobs 1] [--device auto] [--seed 0]
 
 Writes ``tradeoff.csv`` (every point, with ``in_plot`` False where test accuracy is
@@ -67,16 +67,16 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="docs/results")
-    parser.add_argument("--splits", default=",".join(map(str, DEFAULT_SPLITS)))
-    parser.add_argument("--schemes", default="all")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--out", default="runs/tradeoff", help="output directory")
+    parser.add_argument("--splits", default=",".join(map(str, DEFAULT_SPLITS)), help="split points, comma list or all")
+    parser.add_argument("--schemes", default="all", help="schemes, comma list or all")
     parser.add_argument("--episodes", type=int, default=120, help="search episodes per split (proposed methods)")
     parser.add_argument("--buffer-episodes", type=int, default=30, help="DDPG replay buffer in episodes (warm-up 2/3)")
     parser.add_argument("--epochs", type=int, default=4, help="training epochs per scheme and split")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--seed", type=int, default=0, help="seeds every training run and search")
     args = parser.parse_args()
     splits = list(range(1, 17)) if args.splits == "all" else [int(s) for s in args.splits.split(",")]
     names = SCHEMES if args.schemes == "all" else args.schemes.split(",")

@@ -1,6 +1,5 @@
 """Agents: DDPG update and exploration, determinism, resume after SIGKILL, SB3, random search."""
 
-import json
 import os
 import signal
 import subprocess
@@ -83,13 +82,17 @@ from agents.ddpg import DDPG, DDPGConfig
 from fake_env import FakePruneEnv
 
 class Slow(FakePruneEnv):
+    played = 0  # episodes this process played
+
     def step(self, a):
         time.sleep(0.01)
-        return super().step(a)
+        out = super().step(a)
+        Slow.played += out[2]
+        return out
 
 cfg = DDPGConfig(buffer_episodes=6, batch_size=16, hidden=32)
 result = DDPG(cfg, checkpoint={ckpt!r}).run(Slow(), episodes=30, seed=1)
-print(len(result.history), repr([h["reward"] for h in result.history]))
+print(len(result.history), Slow.played, repr([h["reward"] for h in result.history]))
 """
 
 
@@ -107,8 +110,9 @@ def test_resume_after_sigkill(tmp_path):
     done_before = len(torch.load(ckpt, weights_only=True)["result"]["history"])
     assert 0 < done_before < 30
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    n, rewards = out.stdout.strip().split(" ", 1)
+    n, played, rewards = out.stdout.strip().split(" ", 2)
     assert int(n) == 30
+    assert int(played) == 30 - done_before  # it resumed: only the remaining episodes were played
     uninterrupted = DDPG(DDPGConfig(buffer_episodes=6, batch_size=16, hidden=32)).run(FakePruneEnv(), episodes=30, seed=1)
     assert eval(rewards) == [h["reward"] for h in uninterrupted.history]
 
@@ -170,3 +174,26 @@ def test_documented_custom_searcher_example_runs():
     result = OnePlusOneES(step=0.05).run(FakePruneEnv(), episodes=40, seed=0)
     assert len(result.history) == 40
     assert result.best_reward > result.history[0]["reward"]  # it moved towards the optimum at 0.7
+
+
+@pytest.mark.parametrize("make", [lambda: DDPG(SMALL), lambda: RandomSearch()])
+def test_searchers_leave_the_callers_random_state_alone(make):
+    torch.manual_seed(5)
+    np.random.seed(5)
+    expected = torch.rand(2), np.random.rand(2)
+    torch.manual_seed(5)
+    np.random.seed(5)
+    make().run(FakePruneEnv(), episodes=8, seed=0)
+    assert torch.equal(torch.rand(2), expected[0]) and np.array_equal(np.random.rand(2), expected[1])
+
+
+def test_sb3_leaves_the_callers_random_state_alone():
+    from agents.sb3 import SB3DDPG, SB3DDPGConfig
+
+    torch.manual_seed(5)
+    np.random.seed(5)
+    expected = torch.rand(2), np.random.rand(2)
+    torch.manual_seed(5)
+    np.random.seed(5)
+    SB3DDPG(SB3DDPGConfig(buffer_episodes=2, batch_size=4, hidden=16)).run(FakePruneEnv(), episodes=3, seed=0)
+    assert torch.equal(torch.rand(2), expected[0]) and np.array_equal(np.random.rand(2), expected[1])

@@ -16,6 +16,7 @@ from baselines.common import Head, counted_flops, prefix_flops
 from baselines.huffman import canonical_codes, code_lengths, coded_bits, decode, encode, table_bits
 from baselines.latency import latency, parse_rate, select
 from baselines.partition import png_bits
+from coinfer_env import SplitConfig, cost
 
 
 def test_png_payload_is_pillows_own_encoding_and_lossless():
@@ -91,8 +92,17 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
     assert 0 <= p.device_flops <= total * 1.1 and p.server_flops > 0
     if name == "server-png":
         assert p.split_point == 0 and p.device_flops == 0 and p.server_flops == total
-    else:
-        assert p.split_point == 3
+        return
+    assert p.split_point == 3
+    C, H, W = 32, 32, 32  # block 3 of the width-8 net: 4 x 8 channels at full resolution
+    backbone = prefix_flops(8, 3)
+    if name == "bottlenet++":  # the full device backbone, then conv 3x3/2 to C/16 channels; 8-bit symbols
+        assert p.device_flops == backbone + 2 * C * (C // 16) * 9 * (H // 2) * (W // 2)
+        assert p.payload_bits == (C // 16) * (H // 2) * (W // 2) * 8
+    elif name == "simple-partition":  # nothing but the backbone on the device
+        assert p.device_flops == backbone
+    else:  # pruned device parts compute less than the unpruned backbone with the AutoML encoder
+        assert 0 < p.device_flops < cost(SplitConfig(8, 3)).flops
 
 
 def test_latency_hand_computed():
@@ -119,7 +129,7 @@ def test_select_picks_fastest_design_meeting_the_floor():
 
 
 def test_select_cli_on_a_small_table(tmp_path, capsys):
-    from baselines.cli import main
+    from coinfer_cli.main import main
 
     (tmp_path / "t.csv").write_text(
         "scheme,split_point,device_flops,payload_bits,test_accuracy,server_flops\n"

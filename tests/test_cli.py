@@ -1,17 +1,50 @@
-"""The coinfer command: search, bench and export write their files; bad input is one clear line."""
+"""The ``coinfer`` command, run as a user runs it: the installed console script, in a subprocess.
 
+Every subcommand has a smoke test here that checks what it writes; bad input gives
+one line naming the value, exit status 2, and leaves nothing behind.
+"""
+
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 
-from agents.cli import main, parse_env_kwargs
+import coinfer_env  # noqa: F401
+from coinfer_cli.args import parse_env_kwargs
+from coinfer_cli.main import COMMANDS
+from coinfer_env import checkpoints as ckpt
 
+COINFER = str(Path(sys.executable).with_name("coinfer"))
+REPO = Path(__file__).resolve().parents[1]
+TINY = "CoInfer-ResNet50-Tiny-v0"
 FAST = ["split_point=1", "dataset=synthetic", "pretrained=false", "eval_images=32",
         "finetune_steps=1", "finetune_batch=8", "cache=false"]
+
+
+def coinfer(*args, cwd=None, check=True, env=None) -> subprocess.CompletedProcess:
+    out = subprocess.run([COINFER, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env)
+    if check and out.returncode != 0:
+        raise AssertionError(f"coinfer {' '.join(map(str, args))} exited {out.returncode}:\n{out.stderr[-3000:]}")
+    return out
+
+
+def error_line(out: subprocess.CompletedProcess) -> str:
+    """The one error line a failed command printed; it must exit 2, with no traceback."""
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    errors = [line for line in out.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, out.stderr
+    return errors[0]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_env_kwargs_parse_json_values():
@@ -21,38 +54,112 @@ def test_env_kwargs_parse_json_values():
         parse_env_kwargs(["split_point"])
 
 
-@pytest.mark.parametrize("agent", ["random", "ddpg"])
-def test_search_writes_result_history_and_plot(tmp_path, agent):
-    out = tmp_path / agent
-    rc = main(["search", "--agent", agent, "--episodes", "3", "--seed", "0", "--out", str(out),
-               "--buffer-episodes", "3", "--env-kwargs", *FAST])
-    assert rc == 0
+def test_help_lists_every_subcommand_and_every_default():
+    top = " ".join(coinfer("--help").stdout.split())
+    for name, command in COMMANDS.items():
+        assert f"{name} {command.purpose}" in top
+        sub = coinfer(name, "--help").stdout
+        assert "developer" not in sub.lower()
+    search = " ".join(coinfer("search", "--help").stdout.split())
+    assert "(default: 1100)" in search and "(default: runs/search)" in search
+
+
+def test_info_prints_sixteen_splits_and_the_user_directories():
+    out = coinfer("info", "--width", "8").stdout
+    assert len([line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]) == 16
+    assert "coinfer train writes to:" in out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """Step 1 at the smallest real settings: width 2, synthetic data, split 1, one epoch of each phase."""
+    out = tmp_path_factory.mktemp("train") / "ck"
+    coinfer("train", "--width", "2", "--dataset", "synthetic", "--splits", "1", "--epochs", "1",
+            "--codec-epochs", "1", "--joint-epochs", "1", "--out", out)
+    return out
+
+
+def test_train_writes_weights_that_the_env_loads_and_plays(trained):
+    assert sorted(p.name for p in trained.iterdir()) == ["resnet50-w2-backbone.pt", "resnet50-w2-split01.pt", "resnet50-w2.json"]
+    meta = json.loads((trained / "resnet50-w2.json").read_text())
+    assert meta["backbone_sha256"] == sha(trained / "resnet50-w2-backbone.pt")
+    assert meta["splits"]["1"]["backbone_sha256"] == meta["backbone_sha256"] and meta["stale_splits"] == []
+    env = gym.make(TINY, width=2, split_point=1, dataset="synthetic", checkpoint_dir=str(trained),
+                   eval_images=32, finetune_steps=1, finetune_batch=8, cache=False)
+    saved = ckpt.load_state(trained / "resnet50-w2-split01.pt")
+    loaded = env.unwrapped.trained.state_dict()
+    assert all(torch.equal(saved[k], loaded[k].cpu()) for k in saved)  # the env really uses the trained file
+    env.reset(seed=0)
+    done = False
+    while not done:
+        _, reward, done, _, info = env.step(np.array([0.5], dtype=np.float32))
+    assert info["kept"] and 0 <= info["accuracy"] <= 1
+
+
+def test_train_more_splits_reuses_the_backbone_and_retrain_marks_others_stale(trained, tmp_path):
+    out = tmp_path / "ck"
+    shutil.copytree(trained, out)
+    before = sha(out / "resnet50-w2-backbone.pt")
+    run = coinfer("train", "--width", "2", "--dataset", "synthetic", "--splits", "2", "--epochs", "1",
+                  "--codec-epochs", "1", "--joint-epochs", "0", "--out", out)
+    assert "reusing the backbone" in run.stdout + run.stderr
+    assert sha(out / "resnet50-w2-backbone.pt") == before
+    assert sha(out / "resnet50-w2-split01.pt") == sha(trained / "resnet50-w2-split01.pt")
+    meta = json.loads((out / "resnet50-w2.json").read_text())
+    assert set(meta["splits"]) == {"1", "2"} and meta["stale_splits"] == []
+    coinfer("train", "--width", "2", "--dataset", "synthetic", "--splits", "2", "--epochs", "1", "--seed", "1",
+            "--codec-epochs", "0", "--joint-epochs", "0", "--out", out, "--retrain-backbone")
+    assert sha(out / "resnet50-w2-backbone.pt") != before
+    assert json.loads((out / "resnet50-w2.json").read_text())["stale_splits"] == [1]
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--channel", "wifi"], "channel='wifi'"),
+    (["--splits", "0"], "'0'"),
+    (["--splits", "1,99"], "'1,99'"),
+    (["--epochs", "-1"], "-1"),
+    (["--codec-epochs", "x"], "'x'"),
+    (["--dataset", "imagenet"], "imagenet"),
+    (["--env", "CoInfer-VGG-v0"], "CoInfer-VGG-v0"),
+])
+def test_train_checks_every_argument_before_training(tmp_path, args, named):
+    out = coinfer("train", "--width", "2", "--dataset", "synthetic", "--out", tmp_path / "ck", *args, check=False)
+    assert named in error_line(out)
+    assert not (tmp_path / "ck").exists()
+
+
+def test_train_refuses_the_installed_package_directory(tmp_path):
+    out = coinfer("train", "--width", "2", "--dataset", "synthetic", "--out", ckpt.bundled_dir(), check=False)
+    assert "installed package" in error_line(out)
+
+
+def test_search_writes_result_history_and_plot(tmp_path):
+    out = tmp_path / "run"
+    coinfer("search", "--agent", "ddpg", "--episodes", "3", "--buffer-episodes", "3", "--out", out, "--env-kwargs", *FAST)
     result = json.loads((out / "result.json").read_text())
-    assert result["agent"] == agent and len(result["history"]) == 3
-    assert result["env_kwargs"]["split_point"] == 1
+    assert result["agent"] == "ddpg" and len(result["history"]) == 3 and result["env_kwargs"]["split_point"] == 1
     assert (out / "history.csv").read_text().count("\n") == 4
     assert (out / "reward.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_bench_writes_table_and_plot(tmp_path):
-    rc = main(["bench", "--agents", "random,uniform-sweep", "--seeds", "2", "--episodes", "4",
-               "--out", str(tmp_path), "--env-kwargs", *FAST])
-    assert rc == 0
+def test_bench_writes_table_json_and_plot(tmp_path):
+    coinfer("bench", "--agents", "random,uniform-sweep", "--seeds", "2", "--episodes", "2", "--out", tmp_path, "--env-kwargs", *FAST)
     table = (tmp_path / "bench.md").read_text()
     assert "| random |" in table and "| uniform-sweep |" in table and "25% (1 ep.)" in table
-    assert (tmp_path / "bench.png").exists()
-    summary = json.loads((tmp_path / "bench.json").read_text())
-    assert len(summary["random"]["100%"]["values"]) == 2
+    assert "coinfer bench" in table  # the exact command is recorded
+    assert len(json.loads((tmp_path / "bench.json").read_text())["random"]["100%"]["values"]) == 2
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_export_writes_torchscript_that_runs_without_the_package(tmp_path):
     run = tmp_path / "run"
-    assert main(["search", "--agent", "random", "--episodes", "2", "--out", str(run), "--env-kwargs", *FAST]) == 0
-    assert main(["export", str(run / "result.json"), "--out", str(tmp_path / "exp"), "--epochs", "1"]) == 0
-    report = json.loads((tmp_path / "exp" / "export.json").read_text())
+    coinfer("search", "--agent", "random", "--episodes", "2", "--out", run, "--env-kwargs", *FAST)
+    coinfer("export", run / "result.json", "--epochs", "1")
+    exp = run / "export"  # the default: beside the result
+    report = json.loads((exp / "export.json").read_text())
     code = (
         "import sys, torch; sys.modules['coinfer_env'] = None; "
-        f"d = torch.jit.load({str(tmp_path / 'exp' / 'device.pt')!r}); s = torch.jit.load({str(tmp_path / 'exp' / 'server.pt')!r}); "
+        f"d = torch.jit.load({str(exp / 'device.pt')!r}); s = torch.jit.load({str(exp / 'server.pt')!r}); "
         "z = d(torch.zeros(2, 3, 32, 32)); print(z.shape[1], s(z).shape[1])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
@@ -60,8 +167,35 @@ def test_export_writes_torchscript_that_runs_without_the_package(tmp_path):
     assert symbols * 32 == report["bits"] and classes == 10
 
 
-def test_bad_input_is_one_clear_line(tmp_path, capsys):
-    assert main(["search", "--agent", "random", "--episodes", "1", "--out", str(tmp_path),
-                 "--env-kwargs", "split_point=40"]) == 2
-    assert "split_point=40" in capsys.readouterr().err
-    assert main(["search", "--agent", "random", "--resume", "--episodes", "1", "--out", str(tmp_path)]) == 2
+def test_select_reads_the_shipped_results():
+    out = coinfer("select", "--device", "rpi3", "--rate", "40KB/s").stdout
+    assert "results tradeoff.csv" in out and "choose " in out
+
+
+def test_select_works_from_a_wheel_install(tmp_path):
+    """Package data, not the source tree: build the wheel, install it alone, run select from elsewhere."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "whl", REPO],
+                   check=True, capture_output=True)
+    wheel = next((tmp_path / "whl").glob("coinfer_env-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", tmp_path / "site", wheel],
+                   check=True, capture_output=True)
+    code = "import coinfer_cli, sys; from coinfer_cli.main import main; print(coinfer_cli.__file__); sys.exit(main(['select']))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith(str(tmp_path / "site")) and "choose " in out.stdout
+
+
+@pytest.mark.parametrize("args, named", [
+    (["search", "--env", "CoInfer-VGG-v0"], "CoInfer-VGG-v0"),
+    (["search", "--env-kwargs", "split_point=40"], "split_point=40"),
+    (["search", "--episodes", "0"], "0"),
+    (["search", "--agent", "random", "--resume"], "--resume"),
+    (["bench", "--agents", ""], "''"),
+    (["bench", "--seeds", "0"], "0"),
+    (["bench", "--agents", "ddpg,alphazero"], "alphazero"),
+])
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, named):
+    out = coinfer(*args, "--out", tmp_path / "o", check=False)
+    assert named in error_line(out)
+    assert not (tmp_path / "o").exists()

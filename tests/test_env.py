@@ -176,3 +176,58 @@ def test_sb3_check_env():
     from stable_baselines3.common.env_checker import check_env
 
     check_env(gym.make(TINY, split_point=1, eval_images=50, finetune_steps=1, cache=False).unwrapped, warn=True)
+
+
+def test_numpy_scalars_are_valid_wherever_python_numbers_are():
+    env = gym.make(TINY, **{**FAST, "split_point": np.int64(2), "bits": np.int32(6), "beta": np.float32(0.5),
+                            "channel": "quantize", "finetune_steps": np.int64(1), "cache": np.bool_(False)})
+    assert env.unwrapped.config.split_point == 2 and type(env.unwrapped.config.split_point) is int
+    assert len(run_episode(env, [0.5] * 6)[1]) == 6
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    ({"cache": 0}, "cache=0"),
+    ({"pretrained": 1}, "pretrained=1"),
+    ({"download": "false"}, "download='false'"),
+    ({"split_point": 13.0}, "split_point=13.0"),
+    ({"split_point": True}, "split_point=True"),
+    ({"checkpoint_dir": ""}, "checkpoint_dir=''"),
+])
+def test_bools_must_be_bools_and_an_empty_checkpoint_dir_is_an_error(kwargs, named):
+    with pytest.raises(ValueError, match=named.replace("(", r"\(").replace(".", r"\.")):
+        gym.make(TINY, **{**FAST, **kwargs})
+
+
+def test_the_env_leaves_the_callers_random_state_alone():
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected_torch, expected_np = torch.rand(3), np.random.rand(3)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    env = gym.make(TINY, split_point=1, **FAST)
+    run_episode(env, [0.5] * 4)
+    assert torch.equal(torch.rand(3), expected_torch) and np.array_equal(np.random.rand(3), expected_np)
+
+
+def test_a_cached_result_equals_a_fresh_evaluation(tmp_path):
+    kw = {**FAST, "cache": True, "checkpoint_dir": tmp_path, "finetune_steps": 2}
+    run_episode(gym.make(TINY, split_point=2, **kw), [0.4] * 6)  # fills the cache
+    hit = run_episode(gym.make(TINY, split_point=2, **kw), [0.4] * 6)[2]
+    fresh = run_episode(gym.make(TINY, split_point=2, **{**kw, "cache": False}), [0.4] * 6)[2]
+    assert hit["cache_hit"] and not fresh["cache_hit"]
+    for key in ("accuracy", "reward", "flops", "bits", "kept"):
+        assert hit[key] == fresh[key]
+
+
+def test_the_fine_tune_leaves_the_server_and_the_trained_network_untouched():
+    env = gym.make(TINY, split_point=3, eval_images=64, finetune_steps=4, cache=False)
+    trained = env.unwrapped.trained
+    before = {k: v.clone() for k, v in trained.state_dict().items()}
+    run_episode(env, [0.6] * 8)
+    model = env.unwrapped.last_model
+    after = trained.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the env's trained copy
+    server = {k: v for k, v in model.state_dict().items() if k.startswith("server.") and not k.startswith("server.decoder.")}
+    assert server and all(torch.equal(v, before[k]) for k, v in server.items())  # weights and BN statistics
+    device = [k for k in model.state_dict() if k.startswith("device.blocks.0.bn1.running_mean")]
+    assert not torch.equal(model.state_dict()[device[0]], before[device[0]][: len(model.state_dict()[device[0]])])

@@ -5,7 +5,7 @@ import torch
 import torchvision
 from torch.utils.flop_counter import FlopCounterMode
 
-from coinfer_env import SplitConfig, build_split_resnet50, cost
+from coinfer_env import SplitConfig, build_split_resnet50
 from coinfer_env.accounting import backbone_flops
 from coinfer_env.architecture import split_feature_shape
 
@@ -30,11 +30,39 @@ def test_width64_backbone_matches_torchvision_resnet50_with_cifar_stem():
     )
 
 
-def test_forward_is_server_of_channel_of_device():
+def torchvision_twin(net):
+    """torchvision's resnet50 (CIFAR stem) holding a width-64 ``net``'s backbone weights: an independent forward."""
+    tv = torchvision.models.resnet50(num_classes=10)
+    tv.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    tv.maxpool = torch.nn.Identity()
+    ours = [v for k, v in net.state_dict().items() if "coder" not in k]
+    theirs = tv.state_dict()
+    assert [tuple(v.shape) for v in ours] == [tuple(v.shape) for v in theirs.values()]
+    tv.load_state_dict(dict(zip(theirs, ours)))
+    return tv.eval()
+
+
+def test_backbone_forward_equals_torchvision_with_the_same_weights():
+    net = build_split_resnet50(64, 13).eval()
+    with torch.no_grad():  # non-trivial BN statistics, so a mis-ordered layer would show
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(net.backbone(x), torchvision_twin(net)(x), rtol=1e-4, atol=1e-4)
+
+
+def test_quantize_channel_sends_hand_rounded_symbols():
     net = build_split_resnet50(8, 5, channel="quantize", bits=4).eval()
     x = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
-        assert torch.equal(net(x), net.server(net.channel(net.device(x))))
+        z = net.device(x)
+        received = torch.round(z * 15) / 15  # 4 bits: 16 levels on [0, 1]
+        torch.testing.assert_close(net(x), net.server(received), rtol=0, atol=0)
+        assert not torch.equal(received, z)
     assert net(x).shape == (3, 10)
 
 
@@ -90,10 +118,12 @@ def test_bad_configuration_names_the_value(kwargs, fragment):
 
 
 def test_info_table_lists_all_sixteen_splits(capsys):
-    from coinfer_env.cli import main
+    from coinfer_cli.main import main
 
     assert main(["info", "--width", "8"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) == 16
-    assert f"{cost(SplitConfig(8, 13)).flops_original:,}" in rows[12]
+    net = build_split_resnet50(8, 13).eval()
+    assert f"{counted(net.device.features, torch.zeros(1, 3, 32, 32)):,}" in rows[12]  # Lambda, by torch's counter
+    assert [int(r.split("|")[3]) for r in rows] == [2 * k + 2 for k in range(1, 17)]  # episode length

@@ -1,6 +1,5 @@
 """Structured pruning: exactness, L1 selection, properties on random ratio vectors."""
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -98,3 +97,56 @@ def test_lowering_a_ratio_never_grows_flops_or_payload(a, i, fraction):
     lo = cost(NET.config, kept_from_ratios(NET.config, lower))
     assert lo.flops <= hi.flops and lo.bits <= hi.bits
     assert lo.device_params <= hi.device_params
+
+
+def _rows_in(original: torch.Tensor, pruned: torch.Tensor) -> list[int]:
+    """Index of each row of ``pruned`` among the rows of ``original`` (matched by equality)."""
+    o, p = original.flatten(1), pruned.flatten(1)
+    return [int(torch.nonzero((o == row).all(1))[0]) for row in p]
+
+
+def _masked_forward(net, x, dropped: dict[str, list[int]]):
+    """``net``'s output with the dropped channels zeroed after their BN (or the dropped symbols
+    zeroed after the encoder): what physically removing them must reproduce."""
+    hooks = []
+    for name, idx in dropped.items():
+        def zero(_, __, out, idx=idx):
+            out = out.clone()
+            out[:, idx] = 0
+            return out
+        hooks.append(net.get_submodule(name).register_forward_hook(zero))
+    try:
+        with torch.no_grad():
+            return net(x)
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def test_pruning_an_already_pruned_network_equals_masking_the_original():
+    net = build_split_resnet50(8, 3).eval()
+    with torch.no_grad():  # distinct BN shifts: a wrongly kept channel changes the output
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.bias.uniform_(-0.5, 0.5)
+    n = len(net.prunable_layers)
+    once = prune(net, [0.75] * n)
+    twice = prune(once, [0.5] * (n - 1) + [0.25])
+    assert twice.kept == kept_from_ratios(net.config, [0.5] * (n - 1) + [0.25])
+    sd, sd2 = net.state_dict(), twice.state_dict()
+    dropped = {}
+    for j in range(3):
+        p = f"device.blocks.{j}"
+        k1 = _rows_in(sd[f"{p}.conv1.weight"], sd2[f"{p}.conv1.weight"])
+        k2 = _rows_in(sd[f"{p}.conv2.weight"][:, k1], sd2[f"{p}.conv2.weight"])
+        dropped[f"{p}.bn1"] = sorted(set(range(sd[f"{p}.bn1.weight"].numel())) - set(k1))
+        dropped[f"{p}.bn2"] = sorted(set(range(sd[f"{p}.bn2.weight"].numel())) - set(k2))
+    enc = _rows_in(sd["device.encoder.conv.weight"], sd2["device.encoder.conv.weight"])
+    dropped["device.encoder.bn"] = sorted(set(range(sd["device.encoder.bn.weight"].numel())) - set(enc))
+    pixels = sd["device.encoder.fc.weight"].shape[1] // len(sd["device.encoder.bn.weight"])
+    columns = [c * pixels + i for c in enc for i in range(pixels)]
+    sym = _rows_in(sd["device.encoder.fc.weight"][:, columns], sd2["device.encoder.fc.weight"])
+    dropped["device.encoder"] = sorted(set(range(sd["device.encoder.fc.weight"].shape[0])) - set(sym))
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(twice(x), _masked_forward(net, x, dropped), rtol=1e-5, atol=1e-5)

@@ -1,0 +1,33 @@
+"""``coinfer bench``: every searcher on the same seeds and budget; bench.md, bench.json, bench.png."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from .args import parse_env_kwargs
+from .files import check_writable_dir
+
+
+def run(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    import coinfer_env
+    from agents.harness import compare, summarise
+
+    coinfer_env.preset(args.env)
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    gym.make(args.env, **env_kwargs).close()  # bad kwargs fail before any run starts
+    out = Path(args.out)
+    check_writable_dir(out, "--out")
+    command = "coinfer bench " + shlex.join(sys.argv[2:]) if Path(sys.argv[0]).name == "coinfer" else ""
+    start = time.time()
+    results = compare(args.env, env_kwargs, args.agents, args.seeds, args.episodes, out,
+                      jobs=args.jobs, buffer_episodes=args.buffer_episodes, threads=args.threads,
+                      progress=lambda d: print(f"done: {d['agent']} seed {d['seed']} ({time.time() - start:.0f} s)", flush=True))
+    print(summarise(results, args.episodes, out, command))
+    print(f"wrote {out / 'bench.md'}, {out / 'bench.json'}, {out / 'bench.png'} in {time.time() - start:.0f} s")
+    return 0

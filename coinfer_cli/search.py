@@ -1,0 +1,49 @@
+"""``coinfer search``: step 2, a search over preserved ratios; result.json and history.csv after every episode."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .args import parse_env_kwargs
+from .files import check_writable_dir
+
+
+def run(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+    from tqdm.auto import tqdm
+
+    import coinfer_env
+    from agents.common import SearchResult
+    from agents.harness import agent_factory, plot_search
+
+    coinfer_env.preset(args.env)  # an unknown id fails here, in one line
+    if args.resume and args.agent != "ddpg":
+        raise ValueError(f"--resume works with --agent ddpg only, not {args.agent!r}")
+    out = Path(args.out)
+    check_writable_dir(out, "--out")
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    env = gym.make(args.env, **env_kwargs)  # bad kwargs fail before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "agent_state.pt" if args.resume else None
+    agent = agent_factory(args.agent, args.buffer_episodes, checkpoint=checkpoint, log_dir=out / "sb3")
+    bar = tqdm(total=args.episodes, desc=f"{args.agent} search", unit="ep")
+
+    def after_episode(result: SearchResult) -> None:
+        result.save(out)  # a stopped search keeps every finished episode
+        bar.n = len(result.history)
+        bar.set_postfix(best=f"{result.best_reward:.4f}", acc=f"{result.best_info.get('accuracy', 0):.3f}")
+        bar.refresh()
+
+    start = time.time()
+    result = agent.run(env, args.episodes, args.seed, callback=after_episode)
+    bar.close()
+    result.save(out)
+    plot_search(result, out / "reward.png")
+    info = result.best_info
+    print(f"best reward {result.best_reward:.4f}: accuracy {info['accuracy']:.4f}, "
+          f"FLOPs {info['flops']:,} of {info['flops_original']:,}, bits {info['bits']:,} of {info['bits_original']:,} "
+          f"({len(result.history)} episodes, {time.time() - start:.0f} s)")
+    print(f"wrote {out / 'result.json'}, {out / 'history.csv'}, {out / 'reward.png'}")
+    return 0
