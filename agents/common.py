@@ -9,6 +9,7 @@ A searcher has ``run(env, episodes, seed, callback=None) -> SearchResult``. It p
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import math
 import time
@@ -22,12 +23,19 @@ import numpy as np
 from coinfer_env.checkpoints import atomic_write
 
 Callback = Callable[["SearchResult"], "bool | None"]
-HISTORY_FIELDS = ("episode", "reward", "accuracy", "flops", "bits", "seconds", "cache_hit", "best_reward")
+HISTORY_FIELDS = ("episode", "reward", "accuracy", "flops", "bits", "best_reward")
+TIMING_FIELDS = ("episode", "seconds", "cache_hit")
+MACHINE_KEYS = ("eval_seconds", "cache_hit")  # depend on the machine and the cache, not on the search
 
 
 @dataclass
 class SearchResult:
-    """Best episode so far and one history row per episode. JSON-serialisable."""
+    """Best episode so far and one history row per episode. JSON-serialisable.
+
+    What depends on the machine (seconds, cache hits) is kept apart in ``timings``
+    and written to its own file, so two runs with the same seed give byte-identical
+    ``result.json`` and ``history.csv``.
+    """
 
     agent: str = ""
     env_id: str = ""
@@ -37,6 +45,7 @@ class SearchResult:
     best_actions: list[float] = field(default_factory=list)
     best_info: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
+    timings: list[dict] = field(default_factory=list)
 
     def record(self, actions: Sequence[float], info: dict, seconds: float) -> bool:
         """Add one finished episode; True if it is the new best."""
@@ -44,7 +53,8 @@ class SearchResult:
         if better:
             self.best_reward = float(info["reward"])
             self.best_actions = [float(a) for a in actions]
-            self.best_info = _jsonable(info)
+            self.best_info = _jsonable({k: v for k, v in info.items() if k not in MACHINE_KEYS})
+        self.timings.append({"episode": len(self.history), "seconds": float(seconds), "cache_hit": bool(info.get("cache_hit", False))})
         self.history.append(
             {
                 "episode": len(self.history),
@@ -52,8 +62,6 @@ class SearchResult:
                 "accuracy": float(info["accuracy"]),
                 "flops": int(info["flops"]),
                 "bits": int(info["bits"]),
-                "seconds": float(seconds),
-                "cache_hit": bool(info["cache_hit"]),
                 "best_reward": self.best_reward,
             }
         )
@@ -64,28 +72,38 @@ class SearchResult:
 
     def to_json(self, path: Path) -> None:
         """Write atomically: a kill leaves the previous file or the new one, never half of one."""
-        text = json.dumps(_jsonable(asdict(self)), indent=2) + "\n"
+        fields = {k: v for k, v in asdict(self).items() if k != "timings"}
+        text = json.dumps(_jsonable(fields), indent=2) + "\n"
         atomic_write(Path(path), lambda tmp: tmp.write_text(text))
 
     @classmethod
     def from_json(cls, path: Path) -> "SearchResult":
-        return cls(**json.loads(Path(path).read_text()))
+        """Read a result.json; a truncated, empty or foreign file is a ValueError naming it."""
+        try:
+            data = json.loads(Path(path).read_text())
+            result = cls(**data)
+            if not isinstance(result.history, list) or not isinstance(result.best_info, dict) or not isinstance(result.env_id, str):
+                raise TypeError("wrong field types")
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path} is not a search's result.json ({err}): give the result.json a search wrote") from None
+        return result
 
-    def write_csv(self, path: Path) -> None:
+    def write_csv(self, path: Path, rows: list[dict] | None = None, fields: Sequence[str] = HISTORY_FIELDS) -> None:
         """One row per episode, written atomically."""
 
         def write(tmp: Path) -> None:
             with open(tmp, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+                writer = csv.DictWriter(f, fieldnames=fields)
                 writer.writeheader()
-                writer.writerows(self.history)
+                writer.writerows(self.history if rows is None else rows)
 
         atomic_write(Path(path), write)
 
     def save(self, directory: Path) -> None:
-        """``result.json`` and ``history.csv`` in ``directory``."""
+        """``result.json``, ``history.csv`` and (machine-dependent) ``timings.csv`` in ``directory``."""
         self.to_json(Path(directory) / "result.json")
         self.write_csv(Path(directory) / "history.csv")
+        self.write_csv(Path(directory) / "timings.csv", self.timings, TIMING_FIELDS)
 
 
 class Searcher(Protocol):
@@ -108,9 +126,22 @@ def play_episode(env: gym.Env, policy: Callable[[np.ndarray], float], seed: int 
     return observations, actions, info, time.perf_counter() - start
 
 
+IRRELEVANT = ("cache", "cache_dir", "data_root", "download")  # change where things live, not what an episode gives
+
+
+def effective_settings(env: gym.Env) -> dict:
+    """Every keyword the env was built with, defaults included, less those that cannot change a result."""
+    defaults = {name: p.default for name, p in inspect.signature(type(env.unwrapped).__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    given = dict(env.spec.kwargs) if env.spec else {}
+    return _jsonable({k: v for k, v in {**defaults, **given}.items() if k not in IRRELEVANT})
+
+
 def new_result(agent: str, env: gym.Env, seed: int) -> SearchResult:
+    """An empty result recording the env's id and keywords (less ``cache_dir``: a path of this machine)."""
     spec = env.spec
-    return SearchResult(agent=agent, env_id=spec.id if spec else "", env_kwargs=_jsonable(dict(spec.kwargs) if spec else {}), seed=seed)
+    kwargs = {k: v for k, v in (spec.kwargs if spec else {}).items() if k != "cache_dir"}
+    return SearchResult(agent=agent, env_id=spec.id if spec else "", env_kwargs=_jsonable(kwargs), seed=seed)
 
 
 def _jsonable(obj):

@@ -8,8 +8,6 @@ Where the paper is silent we follow AMC (He et al. 2018), and say so.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,9 +17,10 @@ import torch
 from torch import nn
 from torch.special import ndtr, ndtri
 
+from coinfer_env.checkpoints import atomic_write
 from coinfer_env.rng import seeded
 
-from .common import Callback, SearchResult, new_result
+from .common import Callback, SearchResult, effective_settings, new_result
 
 
 @dataclass
@@ -153,6 +152,8 @@ class DDPG:
         self.buffer = ReplayBuffer(cfg.buffer_episodes * self.steps_per_episode, obs_dim)
         self.warmup_episodes = math.ceil(cfg.warmup_fraction * cfg.buffer_episodes)
         self.rng = np.random.default_rng(seed)  # exploration and replay sampling
+        # what a resumed search must share with the one it continues
+        self._identity = {"env_id": env.spec.id if env.spec else "", "env_settings": effective_settings(env), "seed": seed}
         self.baseline: float | None = None
         self.critic_losses: list[float] = []
 
@@ -231,18 +232,27 @@ class DDPG:
             "baseline": self.baseline,
             "critic_losses": self.critic_losses,
             "config": asdict(self.cfg),
+            "run": self._identity,
             "result": {**asdict(result), "best_reward": float(result.best_reward)},
         }
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.checkpoint.parent, suffix=".tmp")
-        os.close(fd)
-        torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint)  # atomic: a kill leaves the previous episode's state
+        # atomic: a kill leaves the previous episode's state
+        atomic_write(self.checkpoint, lambda tmp: torch.save(state, tmp))
 
     def _load(self, fresh: SearchResult) -> SearchResult:
-        state = torch.load(self.checkpoint, weights_only=True)
-        if state["config"] != asdict(self.cfg):
-            raise ValueError(f"checkpoint {self.checkpoint} was made with other settings: {state['config']}; remove it or match them")
+        try:
+            state = torch.load(self.checkpoint, weights_only=True)
+            missing = {"nets", "opts", "buffer", "rng", "result", "config", "run"} - set(state)
+            if missing:
+                raise KeyError(f"no {sorted(missing)}")
+            saved = {**state["config"], **state["run"]}
+        except Exception as err:  # truncated, empty, foreign: torch raises many types
+            raise ValueError(f"{self.checkpoint} is not a usable DDPG checkpoint ({type(err).__name__}: {str(err)[:80]}); "
+                             "remove it to start afresh") from None
+        now = {**asdict(self.cfg), **self._identity}
+        differs = _differences(saved, now)
+        if differs:
+            raise ValueError(f"{self.checkpoint} belongs to another run: {differs[0]}; "
+                             "resume with the same settings, or use another --out")
         for k, sd in state["nets"].items():
             getattr(self, k).load_state_dict(sd)
         self.actor_opt.load_state_dict(state["opts"]["actor"])
@@ -251,3 +261,15 @@ class DDPG:
         self.rng.bit_generator.state = state["rng"]
         self.baseline, self.critic_losses = state["baseline"], list(state["critic_losses"])
         return SearchResult(**state["result"])
+
+
+def _differences(saved: dict, now: dict, prefix: str = "") -> list[str]:
+    """'name=old in the checkpoint, new now' for each setting that differs (env kwargs one by one)."""
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}={a!r} in the checkpoint, {b!r} now")
+    return out

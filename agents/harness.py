@@ -17,6 +17,8 @@ from typing import Callable
 import numpy as np
 from matplotlib.figure import Figure
 
+from coinfer_env.checkpoints import atomic_write
+
 from .common import SearchResult
 
 FRACTIONS = (0.25, 0.5, 1.0)
@@ -51,7 +53,9 @@ def _run_one(job: dict) -> dict:
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
     try:
-        env = gym.make(job["env_id"], **job["env_kwargs"])
+        # each run its own cache: runs being compared share no results, and pay the same evaluation cost
+        kwargs = {"cache_dir": str(Path(job["out"]) / ".cache" / f"{job['agent']}-seed{job['seed']}"), **job["env_kwargs"]}
+        env = gym.make(job["env_id"], **kwargs)
         agent = agent_factory(job["agent"], job.get("buffer_episodes"))
         result = agent.run(env, job["episodes"], job["seed"])
     finally:
@@ -107,8 +111,8 @@ def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, 
             summary[agent][f"{int(f * 100)}%"] = {"mean": values.mean(), "se": se, "values": values.tolist()}
         lines.append(f"| {agent} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
-    (out / "bench.md").write_text((f"`{command}`\n\n" if command else "") + table + "\n")
-    (out / "bench.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write(out / "bench.md", lambda tmp: tmp.write_text((f"`{command}`\n\n" if command else "") + table + "\n"))
+    atomic_write(out / "bench.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
     _plot(results, episodes, out / "bench.png")
     return table
 

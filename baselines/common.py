@@ -14,7 +14,7 @@ import torch
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import backbone_flops
-from coinfer_env.architecture import SplitConfig, layers
+from coinfer_env.architecture import NUM_BLOCKS, SplitConfig, layers
 from coinfer_env.data import Splits
 from coinfer_env.network import Backbone, SplitNetwork  # noqa: F401  (Backbone re-exported)
 
@@ -73,7 +73,10 @@ class Context:
         dev = resolve_device(device)
         data = load(dataset or p["dataset"])
         data = Splits(data.train.to(dev), data.val, data.test)
-        backbone = ckpt.load_state(ckpt.backbone_file(p["checkpoint_dir"], p["width"]))
+        from coinfer_env.envs import default_checkpoint_dir
+
+        directory = default_checkpoint_dir(SplitConfig(p["width"], NUM_BLOCKS))
+        backbone = ckpt.load_state(ckpt.backbone_file(directory, p["width"]))
         return cls(p["width"], backbone, data, dev, env_id=env_id, **kwargs)
 
     def make_channel(self):
@@ -136,7 +139,7 @@ class Tail(torch.nn.Module):
         self.fc = net.server.fc
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(self.blocks(x), 1), 1))
+        return self.fc(self.blocks(x).mean((2, 3)))
 
 
 def all_blocks(net: SplitNetwork) -> list:

@@ -6,6 +6,7 @@ Rates are in bytes per second, with 1 KB = 1,000 bytes.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -21,20 +22,22 @@ def parse_rate(text: str) -> float:
     """'40KB/s' -> 40000.0 bytes per second; also B/s, MB/s, GB/s, kbps, Mbps."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z/]+)\s*", text)
     unit = m.group(2).lower() if m else ""
-    if not m or unit not in _UNITS:
-        raise ValueError(f"rate {text!r} is not understood: write a number and a unit such as 40KB/s, 2MB/s or 10Mbps")
+    if not m or unit not in _UNITS or float(m.group(1)) <= 0:
+        raise ValueError(f"rate {text!r} is not understood: write a number above 0 and a unit such as 40KB/s, 2MB/s or 10Mbps")
     return float(m.group(1)) * _UNITS[unit]
 
 
 def device_speed(name_or_flops: str | float) -> float:
-    if isinstance(name_or_flops, (int, float)):
-        return float(name_or_flops)
-    if name_or_flops in DEVICE_PROFILES:
+    """A profile's FLOP/s, or a number of FLOP/s: finite and above 0."""
+    if isinstance(name_or_flops, str) and name_or_flops in DEVICE_PROFILES:
         return DEVICE_PROFILES[name_or_flops]
     try:
-        return float(name_or_flops)
+        speed = float(name_or_flops)
     except ValueError:
-        raise ValueError(f"device {name_or_flops!r} is unknown: choose {', '.join(DEVICE_PROFILES)} or give FLOP/s, e.g. 5e10") from None
+        speed = math.nan
+    if not (math.isfinite(speed) and speed > 0):
+        raise ValueError(f"device {name_or_flops!r} is invalid: choose {', '.join(DEVICE_PROFILES)} or give FLOP/s above 0, e.g. 5e10")
+    return speed
 
 
 def latency(device_flops: float, bits: float, server_flops: float, device_flops_per_s: float,

@@ -27,6 +27,16 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction in [0, 1]")
+    return value
+
+
 def parse_splits(text: str) -> list[int]:
     """'all' or a comma list of split points in 1..16."""
     if text == "all":
@@ -64,3 +74,20 @@ def parse_env_kwargs(pairs: Sequence[str]) -> dict:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def make_env(env_id: str, kwargs: dict):
+    """``gym.make`` after checking the id and the keyword names, so a typo is one line naming it."""
+    import inspect
+
+    import gymnasium as gym
+
+    import coinfer_env
+    from coinfer_env.envs import CoInferEnv
+
+    coinfer_env.preset(env_id)  # an unknown id: ValueError naming it and the known ones
+    known = [p for p in inspect.signature(CoInferEnv.__init__).parameters if p != "self"]
+    unknown = [k for k in kwargs if k not in known]
+    if unknown:
+        raise ValueError(f"--env-kwargs {unknown[0]}: no such keyword; the env takes {', '.join(known)}")
+    return gym.make(env_id, **kwargs)

@@ -8,19 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-from .args import parse_env_kwargs
+from .args import make_env, parse_env_kwargs
 from .files import check_writable_dir
 
 
 def run(args: argparse.Namespace) -> int:
-    import gymnasium as gym
-
-    import coinfer_env
     from agents.harness import compare, summarise
 
-    coinfer_env.preset(args.env)
     env_kwargs = parse_env_kwargs(args.env_kwargs)
-    gym.make(args.env, **env_kwargs).close()  # bad kwargs fail before any run starts
+    make_env(args.env, env_kwargs).close()  # bad input fails before any run starts
     out = Path(args.out)
     check_writable_dir(out, "--out")
     command = "coinfer bench " + shlex.join(sys.argv[2:]) if Path(sys.argv[0]).name == "coinfer" else ""

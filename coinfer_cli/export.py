@@ -6,12 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from .args import make_env
 from .files import check_writable_dir
 
 
 def run(args: argparse.Namespace) -> int:
-    import gymnasium as gym
-
     import coinfer_env
     from agents.common import SearchResult
     from coinfer_env.data import Splits, load
@@ -23,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.result} has no finished episode to export")
     out = Path(args.out) if args.out else Path(args.result).parent / "export"
     check_writable_dir(out, "--out")
-    env = gym.make(result.env_id, **result.env_kwargs).unwrapped
+    env = make_env(result.env_id, result.env_kwargs).unwrapped
     kwargs = {**coinfer_env.preset(result.env_id), **result.env_kwargs}
     data = load(kwargs["dataset"], kwargs.get("data_root", DEFAULT_DATA_ROOT))
     data = Splits(data.train.to(env.torch_device), data.val, data.test)

@@ -12,7 +12,7 @@ import importlib
 import sys
 from typing import Callable, NamedTuple, Sequence
 
-from .args import agent_list, nonnegative_int, parse_splits, positive_int
+from .args import agent_list, nonnegative_int, parse_splits, positive_int, probability
 
 TINY = "CoInfer-ResNet50-Tiny-v0"
 AGENTS = ("ddpg", "sb3-ddpg", "random", "uniform-sweep")
@@ -81,7 +81,7 @@ def _export(p: argparse.ArgumentParser) -> None:
 def _select(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="rpi3", help="rpi3, phone, edge-gpu, or a speed in FLOP/s")
     p.add_argument("--rate", default="40KB/s", help="link rate, e.g. 40KB/s, 2MB/s, 10Mbps")
-    p.add_argument("--min-accuracy", type=float, help="accuracy floor (default: best stored minus 0.01)")
+    p.add_argument("--min-accuracy", type=probability, help="accuracy floor (default: best stored minus 0.01)")
     p.add_argument("--results", help="a trade-off CSV (default: the one shipped with the package)")
     p.add_argument("--top", type=positive_int, default=5, help="designs to list")
 

@@ -6,27 +6,27 @@ import argparse
 import time
 from pathlib import Path
 
-from .args import parse_env_kwargs
+from .args import make_env, parse_env_kwargs
 from .files import check_writable_dir
 
 
 def run(args: argparse.Namespace) -> int:
-    import gymnasium as gym
     from tqdm.auto import tqdm
 
-    import coinfer_env
     from agents.common import SearchResult
     from agents.harness import agent_factory, plot_search
+    from coinfer_env.checkpoints import remove_stale_temporaries
 
-    coinfer_env.preset(args.env)  # an unknown id fails here, in one line
     if args.resume and args.agent != "ddpg":
         raise ValueError(f"--resume works with --agent ddpg only, not {args.agent!r}")
     out = Path(args.out)
     check_writable_dir(out, "--out")
-    env_kwargs = parse_env_kwargs(args.env_kwargs)
-    env = gym.make(args.env, **env_kwargs)  # bad kwargs fail before anything is written
+    env = make_env(args.env, parse_env_kwargs(args.env_kwargs))  # bad input fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "agent_state.pt" if args.resume else None
+    if args.resume:
+        for stale in remove_stale_temporaries(out):
+            print(f"removed {stale.name}, left by a run that was killed while writing it")
     agent = agent_factory(args.agent, args.buffer_episodes, checkpoint=checkpoint, log_dir=out / "sb3")
     bar = tqdm(total=args.episodes, desc=f"{args.agent} search", unit="ep")
 

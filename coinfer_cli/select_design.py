@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -13,13 +14,35 @@ def shipped_results() -> Path:
     return Path(str(resources.files("baselines") / "results" / "tradeoff.csv"))
 
 
+COLUMNS = ("scheme", "split_point", "device_flops", "payload_bits", "server_flops", "test_accuracy")
+
+
+def read_results(path: Path) -> list[dict]:
+    """The rows of a trade-off CSV, every number checked; ValueError names the file and the row."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path} holds no designs: give a trade-off CSV from examples/tradeoff.py")
+    missing = [c for c in COLUMNS if c not in rows[0]]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {', '.join(missing)}: give a trade-off CSV from examples/tradeoff.py")
+    for i, r in enumerate(rows, start=2):
+        try:
+            ok = all(math.isfinite(float(r[c])) and float(r[c]) >= 0 for c in COLUMNS[2:])
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{path} line {i} has a value that is not a finite number >= 0: {r}")
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     from baselines.latency import DEVICE_PROFILES, device_speed, parse_rate, select
 
     path = Path(args.results) if args.results else shipped_results()
     if not path.exists():
         raise FileNotFoundError(f"no results at {path}: run examples/tradeoff.py first, or pass --results")
-    rows = list(csv.DictReader(path.open()))
+    rows = read_results(path)
     best_acc = max(float(r["test_accuracy"]) for r in rows)
     floor = args.min_accuracy if args.min_accuracy is not None else best_acc - 0.01
     speed, rate = device_speed(args.device), parse_rate(args.rate)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -46,6 +48,41 @@ def atomic_write(path: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def staged_directory(path: Path) -> Iterator[Path]:
+    """Yield an empty staging directory; on success it replaces ``path`` whole.
+
+    A kill before the swap leaves the old ``path`` untouched (and a ``.*.tmp``
+    directory that :func:`remove_stale_temporaries` clears); the swap itself is two
+    renames, so ``path`` holds either every old file or every new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield stage
+        old = path.parent / f".{path.name}.old.tmp"
+        if path.exists():
+            os.replace(path, old)
+        os.replace(stage, path)
+        if old.exists():
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete what :func:`atomic_write` leaves when a process is killed mid-write; return them."""
+    stale = sorted(Path(directory).glob(".*.tmp")) if Path(directory).is_dir() else []
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
 
 
 def save_state(path: Path, state: dict[str, torch.Tensor]) -> None:

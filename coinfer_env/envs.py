@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,13 @@ from gymnasium import spaces
 from . import checkpoints as ckpt
 from .accounting import DeviceFlopsModel, cost
 from .architecture import SplitConfig, full_kept, kept_count, prunable_layers
-from .cache import ResultCache, file_digest, fingerprint
+from .cache import ResultCache, array_digest, code_digest, file_digest, fingerprint
 from .channels import CHANNELS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
 from .evaluation import Evaluator, FinetuneSettings
 from .network import SplitNetwork
-from .paths import user_checkpoint_dir
-from .rng import seeded
+from .paths import user_cache_dir, user_checkpoint_dir
+from .rng import require_deterministic_cublas, seeded
 from . import validation as check
 
 
@@ -119,6 +119,7 @@ class CoInferEnv(gym.Env):
         pretrained: bool = True,
         device: str = "auto",
         cache: bool = True,
+        cache_dir: str | Path | None = None,
         eval_seed: int = 0,
     ) -> None:
         kw = _check_kwargs(locals())
@@ -130,9 +131,12 @@ class CoInferEnv(gym.Env):
         self.channel_settings = {"bits": bits, "snr_db": snr_db, "erasure_prob": erasure_prob, "flip_prob": flip_prob}
         self.channel_name = channel
         make_channel(channel, **self.channel_settings)  # validates the settings now
+        _warn_ignored(channel, kw)
         self.finetune = FinetuneSettings(finetune_steps, finetune_batch, finetune_lr, eval_seed)
         self.torch_device = resolve_device(device)
-        self.checkpoint_dir = kw["checkpoint_dir"] or ckpt.bundled_dir()
+        if self.torch_device.type == "cuda":
+            require_deterministic_cublas()
+        self.checkpoint_dir = kw["checkpoint_dir"] or default_checkpoint_dir(self.config)
 
         data = load(dataset, data_root, download, seed=eval_seed)  # fails fast with the fix
         weights = self._weights_file() if pretrained else None
@@ -146,7 +150,8 @@ class CoInferEnv(gym.Env):
         self._static = _static_features(self.layers)
         self._unpruned = cost(self.config, None, self.trained.bits_per_symbol)
         self._device_flops = DeviceFlopsModel(self.config)  # keeps each step in microseconds
-        self._cache = self._make_cache(cache, weights, dataset, len(val), pretrained)
+        self._cache_base = self._cache_fingerprint(weights, data, val) if cache else None
+        self._cache = ResultCache((kw["cache_dir"] or user_cache_dir()) / "eval-cache.sqlite") if cache else None
 
         self.action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
         self.observation_space = spaces.Box(0.0, 1.0, (12,), np.float32)
@@ -175,23 +180,22 @@ class CoInferEnv(gym.Env):
             net.load_state_dict(ckpt.load_state(weights))
         return net.to(self.torch_device).eval()
 
-    def _make_cache(self, enabled: bool, weights: Path | None, dataset: str, n_val: int, pretrained: bool) -> ResultCache | None:
-        if not enabled:
-            return None
-        key = fingerprint(
-            {
-                "weights": file_digest(weights) if weights else f"random-{self.finetune.seed}",
-                "config": self.config,
-                "channel": [self.channel_name, self.channel_settings],
-                "finetune": self.finetune,
-                "dataset": dataset,
-                "val": n_val,
-                "device": self.torch_device.type,
-                "torch": torch.__version__,
-            }
-        )
-        writable = self.checkpoint_dir.is_dir() and _writable(self.checkpoint_dir)
-        return ResultCache(key, self.checkpoint_dir / "eval-cache.sqlite" if writable else None)
+    def _cache_fingerprint(self, weights: Path | None, data, val) -> dict:
+        """Everything an evaluation's result depends on, besides the kept vector and the thread count."""
+        return {
+            "weights": file_digest(weights) if weights else f"random-{self.finetune.seed}",
+            "data": array_digest(data.train.images, data.train.labels, val.images, val.labels),
+            "code": code_digest(),
+            "config": self.config,
+            "channel": [self.channel_name, self.channel_settings],
+            "finetune": self.finetune,
+            "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",
+            "torch": torch.__version__,
+        }
+
+    def _cache_key(self) -> str:
+        # read at every use: a caller may change the thread count after making the env
+        return fingerprint({**self._cache_base, "threads": torch.get_num_threads()})
 
     # -- the MDP -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -219,13 +223,14 @@ class CoInferEnv(gym.Env):
         kept = self._kept(self._ratios)
         c = cost(self.config, kept, self.trained.bits_per_symbol)
         start = time.perf_counter()
-        hit = self._cache.get(kept) if self._cache is not None else None
+        key = self._cache_key() if self._cache is not None else ""
+        hit = self._cache.get(key, kept) if self._cache is not None else None
         self._pending_kept = None
         if hit is None:
             evaluation, self._last_model = self.evaluator.evaluate(kept)
             accuracy = evaluation.accuracy
             if self._cache is not None:
-                self._cache.put(kept, {"accuracy": accuracy})
+                self._cache.put(key, kept, {"accuracy": accuracy})
         else:
             accuracy = hit["accuracy"]
             self._last_model, self._pending_kept = None, kept  # rebuilt on first access
@@ -302,8 +307,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _writable(path: Path) -> bool:
-    return os.access(path, os.W_OK)
+def default_checkpoint_dir(config: SplitConfig) -> Path:
+    """The bundled weights where they exist for this width and split (the Tiny net), else the user's."""
+    bundled = ckpt.bundled_dir()
+    return bundled if ckpt.split_file(bundled, config.width, config.split_point).exists() else user_checkpoint_dir()
+
+
+def _warn_ignored(channel: str, kw: dict) -> None:
+    """One warning per setting that differs from its default but that ``channel`` does not use."""
+    uses = {"ideal": (), "quantize": ("bits",), "awgn": ("snr_db",), "bec": ("bits", "erasure_prob"), "bsc": ("bits", "flip_prob")}
+    defaults = {"bits": 8, "snr_db": 20.0, "erasure_prob": 0.1, "flip_prob": 0.01}
+    for name, default in defaults.items():
+        if kw[name] != default and name not in uses[channel]:
+            warnings.warn(f"{name}={kw[name]!r} is ignored: channel={channel!r} does not use it", UserWarning, stacklevel=4)
 
 
 def _check_kwargs(kw: dict) -> dict:
@@ -327,5 +343,6 @@ def _check_kwargs(kw: dict) -> dict:
         "pretrained": check.boolean("pretrained", kw["pretrained"]),
         "device": check.choice("device", kw["device"], ("auto", "cpu", "cuda")),
         "cache": check.boolean("cache", kw["cache"]),
+        "cache_dir": check.path_or_none("cache_dir", kw["cache_dir"]),
         "eval_seed": check.integer("eval_seed", kw["eval_seed"], 0),
     }

@@ -1,8 +1,10 @@
 """Evaluate a pruned network: prune, slightly fine-tune, measure validation accuracy.
 
 This is the expensive part of an episode. It is a deterministic function of the
-kept vector (given the trained network, data, settings and seed), which is what
-makes the result cache exact.
+kept vector (given the trained network, data, settings, seed, device and torch
+thread count), which is what makes the result cache exact. On CUDA that takes
+deterministic kernels, switched on inside the evaluation only (see
+:func:`coinfer_env.rng.deterministic_kernels`).
 
 The "slight fine-tuning" (paper, step 2) trains the device part and the codec
 (encoder *and* decoder) with cross-entropy through the frozen server: server
@@ -25,6 +27,7 @@ from .loops import accuracy, train_steps
 from .network import SplitNetwork
 from .pruning import prune_to
 from .recipe import training_only
+from .rng import deterministic_kernels
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class Evaluator:
 
     def build(self, kept: Sequence[int]) -> tuple[SplitNetwork, dict]:
         """The pruned, fine-tuned network for ``kept``, and the seconds of each phase."""
+        with deterministic_kernels():
+            return self._build(kept)
+
+    def _build(self, kept: Sequence[int]) -> tuple[SplitNetwork, dict]:
         t0 = time.perf_counter()
         # channels_last runs the narrow convs of the Tiny net about 1.4x faster on CPU.
         model = prune_to(self.trained, kept).to(memory_format=torch.channels_last)
@@ -84,6 +91,7 @@ class Evaluator:
         model, phases = self.build(kept)
         t = time.perf_counter()
         model.channel.seed(self.settings.seed + 1)
-        acc = accuracy(model, self.val)
+        with deterministic_kernels():
+            acc = accuracy(model, self.val)
         phases["evaluate"] = time.perf_counter() - t
         return Evaluation(acc, time.perf_counter() - start, phases), model

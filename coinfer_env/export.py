@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .accounting import cost
-from .checkpoints import atomic_write
+from .checkpoints import staged_directory
 from .data import Splits
 from .loops import accuracy, epoch_steps
 from .network import SplitNetwork
@@ -53,13 +53,13 @@ def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Pa
         "server_params": c.server_params,
         "finetune_epochs": epochs,
         "seed": seed,
-        "seconds": round(time.time() - start, 1),
-    }
+    }  # no wall time here: two exports with the same seed give the same export.json
     example = torch.zeros(1, 3, 32, 32)
     with torch.no_grad():
         device_ts = torch.jit.trace(model.device, example)
         server_ts = torch.jit.trace(model.server, model.device(example))
-    atomic_write(out_dir / "device.pt", lambda tmp: torch.jit.save(device_ts, str(tmp)))
-    atomic_write(out_dir / "server.pt", lambda tmp: torch.jit.save(server_ts, str(tmp)))
-    atomic_write(out_dir / "export.json", lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
-    return report
+    with staged_directory(out_dir) as stage:  # the three files appear together, or not at all
+        torch.jit.save(device_ts, str(stage / "device.pt"))
+        torch.jit.save(server_ts, str(stage / "server.pt"))
+        (stage / "export.json").write_text(json.dumps(report, indent=2) + "\n")
+    return {**report, "seconds": round(time.time() - start, 1)}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from .paths import bundled_dir, user_checkpoint_dir
-
 FULL_ID = "CoInfer-ResNet50-v0"
 TINY_ID = "CoInfer-ResNet50-Tiny-v0"
 
 PRESETS: dict[str, dict] = {
-    FULL_ID: {"width": 64, "dataset": "cifar10", "eval_images": 5000, "checkpoint_dir": None},
-    TINY_ID: {"width": 8, "dataset": "cifar10-subset", "eval_images": 1000, "checkpoint_dir": None},
+    FULL_ID: {"width": 64, "dataset": "cifar10", "eval_images": 5000},
+    TINY_ID: {"width": 8, "dataset": "cifar10-subset", "eval_images": 1000},
 }
 
 
@@ -18,7 +16,4 @@ def preset(env_id: str) -> dict:
     env_id = env_id.split(":")[-1]
     if env_id not in PRESETS:
         raise ValueError(f"env id {env_id!r} is unknown: choose {FULL_ID} or {TINY_ID}")
-    out = dict(PRESETS[env_id])
-    if out["checkpoint_dir"] is None:  # resolved now: COINFER_DATA_DIR may have changed since import
-        out["checkpoint_dir"] = str(bundled_dir() if env_id == TINY_ID else user_checkpoint_dir())
-    return out
+    return dict(PRESETS[env_id])

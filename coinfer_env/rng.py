@@ -35,3 +35,31 @@ def global_state_restored() -> Iterator[None]:
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)
+
+
+@contextmanager
+def deterministic_kernels() -> Iterator[None]:
+    """Deterministic CUDA kernels inside the block (cuDNN's deterministic algorithms, no
+    autotuning, torch's deterministic mode), and the caller's settings restored after.
+
+    cuBLAS also needs ``CUBLAS_WORKSPACE_CONFIG`` set before its first use in the
+    process: :func:`require_deterministic_cublas` does that. On the CPU these settings
+    change nothing: CPU kernels are deterministic for a fixed thread count.
+    """
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
+
+
+def require_deterministic_cublas() -> None:
+    """Set ``CUBLAS_WORKSPACE_CONFIG`` as torch's reproducibility notes require (unless the
+    user set it); it takes effect only if cuBLAS has not yet been used in this process."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

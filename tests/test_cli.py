@@ -174,7 +174,9 @@ def test_select_reads_the_shipped_results():
 
 def test_select_works_from_a_wheel_install(tmp_path):
     """Package data, not the source tree: build the wheel, install it alone, run select from elsewhere."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "whl", REPO],
+    src = tmp_path / "src"  # a copy, so that the build leaves nothing in the checkout
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "build", "*.egg-info", "__pycache__", "tests", "docs"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "whl", src],
                    check=True, capture_output=True)
     wheel = next((tmp_path / "whl").glob("coinfer_env-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", tmp_path / "site", wheel],

@@ -116,7 +116,7 @@ def test_same_seed_same_episode_bit_for_bit():
 
 
 def test_cache_hit_memory_and_disk(tmp_path):
-    kw = {**FAST, "cache": True, "checkpoint_dir": tmp_path}
+    kw = {**FAST, "cache": True, "cache_dir": tmp_path}
     env = gym.make(TINY, split_point=3, **kw)
     _, _, first = run_episode(env, [0.5] * 8)
     _, _, second = run_episode(env, [0.501] * 8)  # rounds to the same kept channels
@@ -210,7 +210,7 @@ def test_the_env_leaves_the_callers_random_state_alone():
 
 
 def test_a_cached_result_equals_a_fresh_evaluation(tmp_path):
-    kw = {**FAST, "cache": True, "checkpoint_dir": tmp_path, "finetune_steps": 2}
+    kw = {**FAST, "cache": True, "cache_dir": tmp_path, "finetune_steps": 2}
     run_episode(gym.make(TINY, split_point=2, **kw), [0.4] * 6)  # fills the cache
     hit = run_episode(gym.make(TINY, split_point=2, **kw), [0.4] * 6)[2]
     fresh = run_episode(gym.make(TINY, split_point=2, **{**kw, "cache": False}), [0.4] * 6)[2]
