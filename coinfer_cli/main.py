@@ -35,6 +35,10 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codec-epochs", type=nonnegative_int, default=6, help="codec epochs per split (backbone frozen)")
     p.add_argument("--joint-epochs", type=nonnegative_int, default=2, help="joint fine-tune epochs per split")
     p.add_argument("--width", type=positive_int, help="override the id's network width (tests use 2)")
+    p.add_argument("--augment", choices=("crop-flip", "trivial"), default="crop-flip",
+                   help="backbone augmentation: crop-flip, or trivial (crop-flip + TrivialAugmentWide + RandomErasing)")
+    p.add_argument("--mix-alpha", type=float, default=0.0, help="MixUp/CutMix strength for the backbone (0: off)")
+    p.add_argument("--ema-decay", type=float, default=0.0, help="EMA of the backbone's weights, used as the result (0: off)")
     p.add_argument("--seed", type=int, default=0, help="seeds initialisation, batch order and augmentation")
     p.add_argument("--channel", default="ideal", help="channel the codecs are trained through")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -86,12 +90,30 @@ def _select(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=positive_int, default=5, help="designs to list")
 
 
+def _serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("export_dir", help="a directory written by `coinfer export`")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback must be asked for")
+    p.add_argument("--port", type=nonnegative_int, default=8470, help="TCP port (0: any free port, printed)")
+
+
+def _infer(p: argparse.ArgumentParser) -> None:
+    p.add_argument("export_dir", help="a directory written by `coinfer export`")
+    p.add_argument("--server", default="127.0.0.1:8470", help="HOST:PORT of `coinfer serve`")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=("test",), default="test", help="the export's test images, with labels")
+    source.add_argument("--images", help="a directory of 32x32 images to classify instead (no accuracy)")
+    p.add_argument("--batch", type=positive_int, default=1, help="images per request")
+    p.add_argument("--rate", help="emulate a link of this rate, e.g. 40KB/s (default: loopback speed)")
+
+
 COMMANDS: dict[str, Command] = {
     "info": Command("print each split point's FLOPs, feature size and payload", _info, "coinfer_cli.info"),
     "train": Command("step 1: train the backbone and a codec per split point", _train, "coinfer_cli.train"),
     "search": Command("step 2: search preserved ratios with an agent", _search, "coinfer_cli.search"),
     "bench": Command("compare searchers under one budget and the same seeds", _bench, "coinfer_cli.bench"),
     "export": Command("step 3: fine-tune the best design longer and save TorchScript", _export, "coinfer_cli.export"),
+    "serve": Command("serve an export's server part over TCP (real co-inference)", _serve, "coinfer_cli.serve"),
+    "infer": Command("classify images through `coinfer serve`: real bits, measured latency", _infer, "coinfer_cli.infer"),
     "select": Command("pick the fastest stored design for a device and link rate", _select, "coinfer_cli.select_design"),
 }
 

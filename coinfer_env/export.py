@@ -26,7 +26,7 @@ from .recipe import BATCH, finetune_whole
 
 
 def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Path, epochs: int = 10,
-           lr: float = 0.01, seed: int = 0) -> dict:
+           lr: float = 0.01, seed: int = 0, dataset: str = "") -> dict:
     """Prune ``trained`` to ``kept``, fine-tune, measure on the test split, write TorchScript."""
     start = time.time()
     out_dir = Path(out_dir)
@@ -43,6 +43,7 @@ def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Pa
         "test_accuracy_before_finetune": before,
         "test_accuracy": accuracy(model, data.test),
         "test_images": len(data.test),
+        "dataset": dataset,
         "flops": c.flops,
         "flops_original": c.flops_original,
         "server_flops": c.server_flops,

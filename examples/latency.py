@@ -14,18 +14,113 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baselines.latency import DEVICE_PROFILES, SERVER_FLOPS, device_speed, latency  # noqa: E402
+from baselines.latency import DEVICE_PROFILES, SERVER_FLOPS, device_speed, latency, parse_rate  # noqa: E402
 from coinfer_cli.select_design import shipped_results  # noqa: E402
 
 SHIPPED = shipped_results()
 
 SPLIT = 13
+
+
+MEASURED_RATES = ("10KB/s", "40KB/s", "100KB/s", "400KB/s", "1MB/s", "10MB/s")
+
+
+def measure_compute(export, images) -> tuple[float, float]:
+    """Median seconds per image of the device part and of the server part, one image at a time."""
+    from coinfer_env.data import normalize
+
+    dev, srv = [], []
+    for img in images:
+        x = normalize(img[None]).contiguous()
+        t = time.perf_counter()
+        z = export.encode(x)
+        dev.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        export.classify(z)
+        srv.append(time.perf_counter() - t)
+    return float(np.median(dev)), float(np.median(srv))
+
+
+async def _sweep(export, images, rates):
+    from coinfer_env.data import normalize
+    from coinfer_env.serving import InferenceClient, InferenceServer
+
+    server = InferenceServer(export)
+    host, port = await server.start("127.0.0.1", 0)
+    out = {}
+    try:
+        for rate in rates:
+            client = await InferenceClient.connect(host, port, export.bits_per_symbol, parse_rate(rate))
+            times = []
+            for img in images:
+                t = time.perf_counter()
+                await client.infer(export.encode(normalize(img[None]).contiguous()))
+                times.append(time.perf_counter() - t)
+            await client.close()
+            out[rate] = float(np.median(times))
+    finally:
+        await server.stop()
+    return out
+
+
+def measured(args) -> None:
+    """Measured latency per image over loopback, beside the model with this machine's measured speeds."""
+    import asyncio
+    import json
+
+    from coinfer_env import wire
+    from coinfer_env.data import load
+    from coinfer_env.serving import Export
+
+    export = Export.load(args.measured)
+    report = json.loads((Path(args.measured) / "export.json").read_text())
+    images = load(export.dataset).test.images[: args.images]
+    t_dev, t_srv = measure_compute(export, images)
+    dev_speed, srv_speed = report["flops"] / t_dev, report["server_flops"] / t_srv
+    frame = wire.HEADER.size + wire.REQUEST_BODY.size + wire.bytes_per_image(export.symbols, export.bits_per_symbol)
+    sweep = asyncio.run(_sweep(export, images, MEASURED_RATES))
+    rows = []
+    for rate, seconds in sweep.items():
+        model = latency(report["flops"], report["bits"], report["server_flops"], dev_speed, parse_rate(rate), srv_speed)
+        rows.append({"rate": rate, "rate_bytes_per_s": parse_rate(rate), "modelled_ms": model * 1e3, "measured_ms": seconds * 1e3,
+                     "ratio": seconds / model, "frame_bytes": frame})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "latency-measured.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"device part {t_dev * 1e3:.3f} ms/image = {dev_speed:.3g} FLOP/s measured; server part {t_srv * 1e3:.3f} ms/image = "
+          f"{srv_speed:.3g} FLOP/s; payload {report['bits']} bits = {wire.bytes_per_image(export.symbols, export.bits_per_symbol)} B, "
+          f"frame {frame} B; median of {len(images)} images per rate, one image per request")
+    print("| rate | modelled | measured | measured / modelled |")
+    print("|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['rate']} | {r['modelled_ms']:.2f} ms | {r['measured_ms']:.2f} ms | {r['ratio']:.2f} |")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    x = [r["rate_bytes_per_s"] / 1e3 for r in rows]
+    ax.plot(x, [r["modelled_ms"] for r in rows], "-", label="modelled (measured compute + bits / rate)")
+    ax.plot(x, [r["measured_ms"] for r in rows], "o", label="measured over loopback (coinfer serve/infer)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("link rate (KB/s)")
+    ax.set_ylabel("latency per image (ms)")
+    ax.set_title(f"{Path(args.measured).name}: {report['bits']} bits per image")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "latency-measured.png", dpi=120)
+    print(f"wrote {out / 'latency-measured.csv'} and {out / 'latency-measured.png'}")
 
 
 def main() -> None:
@@ -34,7 +129,11 @@ def main() -> None:
     parser.add_argument("--device", default="rpi3", help=f"{', '.join(DEVICE_PROFILES)} or FLOP/s")
     parser.add_argument("--server-flops", type=float, default=SERVER_FLOPS, help="server speed in FLOP/s")
     parser.add_argument("--out", default="runs/latency", help="output directory")
+    parser.add_argument("--measured", metavar="EXPORT_DIR", help="measure over loopback with this export instead of modelling")
+    parser.add_argument("--images", type=int, default=50, help="images per rate (--measured)")
     args = parser.parse_args()
+    if args.measured:
+        return measured(args)
     rows = list(csv.DictReader(open(args.results)))
     speed = device_speed(args.device)
     rates = np.logspace(4, 7, 61)  # 10 KB/s .. 10 MB/s
