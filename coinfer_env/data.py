@@ -72,6 +72,39 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return padded[batch, chans, rows, cols]
 
 
+def strong_augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Crop-and-flip, then per image torchvision's TrivialAugmentWide and RandomErasing (p 0.25).
+
+    torchvision draws from torch's global generator; it runs here under a seed taken
+    from ``generator``, inside ``fork_rng``, so batches are repeatable and the
+    caller's global state is left alone.
+    """
+    from torchvision.transforms import v2
+
+    images = augment(images, generator)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    ops = v2.Compose([v2.TrivialAugmentWide(), v2.RandomErasing(p=0.25)])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        out = torch.stack([ops(img) for img in images.cpu()])
+    return out.to(images.device)
+
+
+def mix_batch(alpha: float = 1.0, num_classes: int = 10):
+    """MixUp or CutMix (one of the two per batch, as torchvision's recipe does) with soft targets."""
+    from torchvision.transforms import v2
+
+    ops = v2.RandomChoice([v2.MixUp(alpha=alpha, num_classes=num_classes), v2.CutMix(alpha=alpha, num_classes=num_classes)])
+
+    def mix(x: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[x.device.index or 0] if x.is_cuda else []):
+            torch.manual_seed(seed)
+            return ops(x, labels)
+
+    return mix
+
+
 def subset_path() -> Path:
     return Path(str(resources.files("coinfer_env") / "data" / SUBSET_FILE))
 

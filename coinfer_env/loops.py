@@ -7,7 +7,10 @@ from typing import Callable, Iterable, Iterator
 import torch
 from torch import nn
 
-from .data import ImageSet, augment, normalize
+from .data import ImageSet, normalize
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Mix = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
 
 def epoch_steps(epochs: int, n: int, batch: int) -> int:
@@ -32,14 +35,18 @@ def train_steps(
     generator: torch.Generator,
     *,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    augmented: bool = False,
+    augment: Augment | None = None,
+    mix: Mix | None = None,
     label_smoothing: float = 0.0,
     on_step: Callable[[float], None] | None = None,
 ) -> None:
     """``steps`` SGD steps of cross-entropy on batches drawn from ``data`` by ``generator``.
 
-    ``data`` should already be on the model's device; ``generator`` lives on the CPU
-    so that the batch order does not depend on the device.
+    ``augment(uint8 images, generator)`` transforms each batch (for example
+    :func:`coinfer_env.data.augment`); ``mix(normalised images, labels, generator)``
+    may then blend images and return soft targets (MixUp, CutMix). ``data`` should
+    already be on the model's device; ``generator`` lives on the CPU so that the
+    batch order does not depend on the device.
     """
     device = next(model.parameters()).device
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -47,9 +54,12 @@ def train_steps(
     for _, idx in zip(range(steps), indices):
         idx = idx.to(data.images.device)
         images = data.images[idx]
-        if augmented:
+        if augment is not None:
             images = augment(images, generator)
-        loss = loss_fn(model(normalize(images.to(device))), data.labels[idx].to(device))
+        x, targets = normalize(images.to(device)), data.labels[idx].to(device)
+        if mix is not None:
+            x, targets = mix(x, targets, generator)
+        loss = loss_fn(model(x), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 import torch
 from torch import nn
 
-from .data import ImageSet
+from .data import ImageSet, augment
 from .loops import epoch_steps, train_steps
 
 BATCH = 128
@@ -64,7 +64,7 @@ def train_codec(model: nn.Module, codec: Iterable[nn.Module], data: ImageSet, ep
     """Train only the ``codec`` modules of ``model`` (Adam, augmented batches); the backbone stays frozen."""
     with training_only(model, codec) as params:
         steps = epoch_steps(epochs, len(data), BATCH)
-        train_steps(model, data, steps, BATCH, torch.optim.Adam(params, lr), generator, augmented=True, on_step=on_step)
+        train_steps(model, data, steps, BATCH, torch.optim.Adam(params, lr), generator, augment=augment, on_step=on_step)
 
 
 def finetune_whole(model: nn.Module, data: ImageSet, epochs: int, generator: torch.Generator, lr: float = FINETUNE_LR,
@@ -74,6 +74,6 @@ def finetune_whole(model: nn.Module, data: ImageSet, epochs: int, generator: tor
     opt = sgd(model.parameters(), lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
     model.train()
-    train_steps(model, data, steps, BATCH, opt, generator, scheduler=sched, augmented=True,
+    train_steps(model, data, steps, BATCH, opt, generator, scheduler=sched, augment=augment,
                 label_smoothing=label_smoothing, on_step=on_step)
     model.eval()

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from . import checkpoints as ckpt
@@ -28,10 +29,13 @@ from . import recipe
 from .architecture import NUM_BLOCKS, SplitConfig
 from .cache import file_digest
 from .channels import make_channel
-from .data import Splits
+from .data import Splits, augment, mix_batch, strong_augment
 from .loops import accuracy, epoch_steps, train_steps
 from .network import Backbone, SplitNetwork
 from .rng import seeded
+
+
+AUGMENTATIONS = {"crop-flip": augment, "trivial": strong_augment}
 
 
 @dataclass
@@ -52,6 +56,13 @@ class TrainConfig:
     """Peak learning rate of the backbone's one-cycle schedule."""
     label_smoothing: float = 0.1
     """Label smoothing of the backbone's loss."""
+    augment: str = "crop-flip"
+    """Backbone augmentation: ``crop-flip``, or ``trivial`` (crop-flip, then TrivialAugmentWide and RandomErasing)."""
+    mix_alpha: float = 0.0
+    """MixUp/CutMix strength for the backbone (one of the two per batch); 0 turns it off."""
+    ema_decay: float = 0.0
+    """Decay of an exponential moving average of the backbone's weights and BN buffers,
+    used as the trained backbone when > 0 (``torch.optim.swa_utils``); 0 turns it off."""
     seed: int = 0
     """Seeds weight init, batch order and augmentation."""
     channel: str = "ideal"
@@ -67,6 +78,10 @@ class TrainConfig:
         bad = [s for s in self.splits if not 1 <= s <= NUM_BLOCKS]
         if not self.splits or bad:
             raise ValueError(f"splits={self.splits!r} is invalid: give split points in 1..{NUM_BLOCKS}")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment={self.augment!r} is invalid: choose one of {', '.join(AUGMENTATIONS)}")
+        if not (0 <= self.mix_alpha <= 10 and 0 <= self.ema_decay < 1):
+            raise ValueError(f"mix_alpha={self.mix_alpha!r} or ema_decay={self.ema_decay!r} is invalid: use [0, 10] and [0, 1)")
         SplitConfig(self.width, 1)  # validates the width
         make_channel(self.channel, **self.channel_kwargs)  # validates the channel and its settings
 
@@ -89,11 +104,22 @@ def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tupl
     opt = recipe.sgd([p for n, p in net.named_parameters() if "coder" not in n], cfg.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(1, steps))
     g = torch.Generator().manual_seed(cfg.seed)
+    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
+    progress = None
+
+    def on_step(loss: float) -> None:
+        progress(loss)
+        if ema is not None:
+            ema.update_parameters(net)
+
     with tqdm(total=steps, desc=f"backbone w{cfg.width}", unit="step") as bar:
+        progress = _progress(bar)
         model.train()
-        train_steps(model, data.train, steps, recipe.BATCH, opt, g, scheduler=sched, augmented=True,
-                    label_smoothing=cfg.label_smoothing, on_step=_progress(bar))
-    return ckpt.backbone_state(net), accuracy(model, data.test)
+        train_steps(model, data.train, steps, recipe.BATCH, opt, g, scheduler=sched, augment=AUGMENTATIONS[cfg.augment],
+                    mix=mix_batch(cfg.mix_alpha) if cfg.mix_alpha else None, label_smoothing=cfg.label_smoothing, on_step=on_step)
+    if ema is not None:
+        net = ema.module
+    return ckpt.backbone_state(net), accuracy(Backbone(net), data.test)
 
 
 def train_codec(cfg: TrainConfig, backbone: dict, split: int, data: Splits, device: torch.device) -> tuple[SplitNetwork, float]:
