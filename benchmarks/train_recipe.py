@@ -7,6 +7,11 @@ training images of the bundled subset, and prints validation accuracy (the 1,000
 images behind the reward: never trained on) and test accuracy (the 1,017 test
 images) per recipe and seed. The recipe is chosen on validation accuracy, so the
 test figure stays an honest estimate. Writes recipes.csv to --out.
+
+    .venv/bin/python benchmarks/train_recipe.py --codecs --splits 1 13 --joint all bn none --out runs/train_recipe
+
+compares instead what the codec's joint fine-tune should train (``TrainConfig.joint``),
+on the backbone in --backbone-dir (default: the bundled one), writing codecs.csv.
 """
 
 from __future__ import annotations
@@ -35,16 +40,47 @@ RECIPES = {
 }
 
 
+def codecs(args, data) -> None:
+    from coinfer_env.training import train_codec
+
+    backbone = ckpt.load_state(ckpt.backbone_file(args.backbone_dir or ckpt.bundled_dir(), 8))
+    rows = []
+    print("| split | joint | val acc. | test acc. | split-file bytes | seconds |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for split in args.splits:
+        for joint in args.joint:
+            cfg = TrainConfig(width=8, splits=[split], joint=joint, seed=args.seeds[0])
+            start = time.time()
+            net = train_codec(cfg, backbone, split, data, torch.device("cpu"))
+            state = ckpt.compact_split_state(net, backbone)
+            size = sum(v.numel() * v.element_size() for v in state.values())
+            net.load_state_dict(ckpt.expand_split_state(backbone, split, state))  # scored as shipped: float16 codec
+            row = {"split": split, "joint": joint, "val_accuracy": accuracy(net, data.val), "test_accuracy": accuracy(net, data.test),
+                   "bytes": size, "seconds": round(time.time() - start, 1)}
+            rows.append(row)
+            print(f"| {split} | {joint} | {row['val_accuracy']:.4f} | {row['test_accuracy']:.4f} | {size:,} | {row['seconds']} |", flush=True)
+            with open(Path(args.out) / "codecs.csv", "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                writer.writeheader()
+                writer.writerows(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=40, help="backbone epochs per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds, each run for every recipe")
     parser.add_argument("--recipes", type=int, nargs="+", default=list(range(len(RECIPES))), help="indices into RECIPES")
     parser.add_argument("--out", default="runs/train_recipe", help="output directory")
+    parser.add_argument("--codecs", action="store_true", help="compare joint fine-tune modes of the codec instead")
+    parser.add_argument("--splits", type=int, nargs="+", default=[1, 13], help="split points (--codecs)")
+    parser.add_argument("--joint", nargs="+", default=["all", "bn", "none"], help="joint modes (--codecs)")
+    parser.add_argument("--backbone-dir", help="checkpoint directory with the backbone (--codecs; default: bundled)")
     args = parser.parse_args()
     data = load_subset()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.codecs:
+        return codecs(args, data)
     rows = []
     print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print("| recipe | seed | epochs | val acc. | test acc. | seconds |")

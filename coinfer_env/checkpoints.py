@@ -2,7 +2,9 @@
 
 Layout of a checkpoint directory, for a network of width W:
     resnet50-wW-backbone.pt        the trained backbone (no codec), canonical names
-    resnet50-wW-splitKK.pt         the whole SplitNetwork with its trained codec at split KK
+    resnet50-wW-splitKK.pt         the SplitNetwork at split KK, as what differs from the backbone
+                                   file beside it: the codec (in float16) and whatever the joint
+                                   fine-tune changed (older files hold the whole network; both load)
     resnet50-wW.json               metadata: accuracy per split, seed, command, versions
 
 Every file is written to a temporary name in the same directory and renamed into
@@ -112,9 +114,8 @@ def backbone_state(net: SplitNetwork) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_backbone(net: SplitNetwork, state: dict[str, torch.Tensor]) -> None:
-    """Copy backbone weights (from :func:`backbone_state`) into ``net`` at any split point."""
-    k = net.config.split_point
+def _at_split(state: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+    """Backbone names (stem.*, blocks.J.*, fc.*) -> a SplitNetwork's names at split ``k``."""
     mapped = {}
     for name, value in state.items():
         if name.startswith("blocks."):
@@ -122,6 +123,52 @@ def load_backbone(net: SplitNetwork, state: dict[str, torch.Tensor]) -> None:
         else:
             part = "device" if name.startswith("stem.") else "server"
         mapped[f"{part}.{name}"] = value
+    return mapped
+
+
+def load_backbone(net: SplitNetwork, state: dict[str, torch.Tensor]) -> None:
+    """Copy backbone weights (from :func:`backbone_state`) into ``net`` at any split point."""
+    mapped = _at_split(state, net.config.split_point)
     missing = [m for m in net.load_state_dict(mapped, strict=False).missing_keys if "coder" not in m]
     if missing:
         raise ValueError(f"backbone checkpoint lacks {missing[:3]}...: was it trained at another width?")
+
+
+CODEC_DTYPE = torch.float16
+"""Codec tensors are stored at half precision: the codecs are most of the shipped bytes."""
+
+
+def compact_split_state(net: SplitNetwork, backbone: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """What a split file stores: the codec (float16) and every tensor that differs from ``backbone``."""
+    shared = _at_split(backbone, net.config.split_point)
+    out = {}
+    for key, value in net.state_dict().items():
+        if key in shared and torch.equal(shared[key].cpu(), value.detach().cpu()):
+            continue
+        out[key] = value.to(CODEC_DTYPE) if "coder" in key and value.is_floating_point() else value
+    return out
+
+
+def load_split(directory: Path | str, width: int, split_point: int) -> dict[str, torch.Tensor]:
+    """The full state of the network at ``split_point``: the backbone beside it, overlaid with the split file."""
+    backbone = backbone_file(directory, width)
+    shared = load_state(backbone) if backbone.exists() else {}
+    return expand_split_state(shared, split_point, load_state(split_file(directory, width, split_point)))
+
+
+def expand_split_state(backbone: dict[str, torch.Tensor], split_point: int, stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Inverse of :func:`compact_split_state`: the backbone at ``split_point`` overlaid with what was stored."""
+    full = _at_split(backbone, split_point)
+    full.update({k: v.float() if v.dtype == CODEC_DTYPE else v for k, v in stored.items()})
+    return full
+
+
+def split_digest(directory: Path | str, width: int, split_point: int) -> str:
+    """sha256 of everything :func:`load_split` reads."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in (split_file(directory, width, split_point), backbone_file(directory, width)):
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()

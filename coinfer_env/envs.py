@@ -16,7 +16,7 @@ from gymnasium import spaces
 from . import checkpoints as ckpt
 from .accounting import DeviceFlopsModel, cost
 from .architecture import SplitConfig, full_kept, kept_count, prunable_layers
-from .cache import ResultCache, array_digest, code_digest, file_digest, fingerprint
+from .cache import ResultCache, array_digest, code_digest, fingerprint
 from .channels import CHANNELS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
 from .evaluation import Evaluator, FinetuneSettings
@@ -177,13 +177,14 @@ class CoInferEnv(gym.Env):
         with seeded(seed):  # random weights (pretrained=False) are repeatable; the caller's RNG is untouched
             net = SplitNetwork(self.config, channel=make_channel(self.channel_name, **self.channel_settings))
         if weights is not None:
-            net.load_state_dict(ckpt.load_state(weights))
+            net.load_state_dict(ckpt.load_split(self.checkpoint_dir, self.config.width, self.config.split_point))
         return net.to(self.torch_device).eval()
 
     def _cache_fingerprint(self, weights: Path | None, data, val) -> dict:
         """Everything an evaluation's result depends on, besides the kept vector and the thread count."""
         return {
-            "weights": file_digest(weights) if weights else f"random-{self.finetune.seed}",
+            "weights": ckpt.split_digest(self.checkpoint_dir, self.config.width, self.config.split_point)
+            if weights else f"random-{self.finetune.seed}",
             "data": array_digest(data.train.images, data.train.labels, val.images, val.labels),
             "code": code_digest(),
             "config": self.config,

@@ -52,7 +52,7 @@ def training_only(model: nn.Module, parts: Iterable[nn.Module]) -> Iterator[list
     for part in parts:
         part.train()
     try:
-        yield [p for part in parts for p in part.parameters()]
+        yield list({id(p): p for part in parts for p in part.parameters()}.values())  # each once, in order
     finally:
         for p in frozen:
             p.requires_grad_(True)
@@ -65,6 +65,16 @@ def train_codec(model: nn.Module, codec: Iterable[nn.Module], data: ImageSet, ep
     with training_only(model, codec) as params:
         steps = epoch_steps(epochs, len(data), BATCH)
         train_steps(model, data, steps, BATCH, torch.optim.Adam(params, lr), generator, augment=augment, on_step=on_step)
+
+
+def train_parts(model: nn.Module, parts: Iterable[nn.Module], data: ImageSet, epochs: int, generator: torch.Generator,
+                lr: float = FINETUNE_LR, on_step=None) -> None:
+    """Fine-tune only ``parts`` of ``model`` (SGD, cosine to 0, augmented batches); the rest stays frozen."""
+    with training_only(model, parts) as params:
+        steps = epoch_steps(epochs, len(data), BATCH)
+        opt = sgd(params, lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
+        train_steps(model, data, steps, BATCH, opt, generator, scheduler=sched, augment=augment, on_step=on_step)
 
 
 def finetune_whole(model: nn.Module, data: ImageSet, epochs: int, generator: torch.Generator, lr: float = FINETUNE_LR,

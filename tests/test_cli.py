@@ -88,7 +88,7 @@ def test_train_writes_weights_that_the_env_loads_and_plays(trained):
                    eval_images=32, finetune_steps=1, finetune_batch=8, cache=False)
     saved = ckpt.load_state(trained / "resnet50-w2-split01.pt")
     loaded = env.unwrapped.trained.state_dict()
-    assert all(torch.equal(saved[k], loaded[k].cpu()) for k in saved)  # the env really uses the trained file
+    assert all(torch.equal(saved[k].to(loaded[k].dtype), loaded[k].cpu()) for k in saved)  # the env really uses the file
     env.reset(seed=0)
     done = False
     while not done:

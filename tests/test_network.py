@@ -127,3 +127,22 @@ def test_info_table_lists_all_sixteen_splits(capsys):
     net = build_split_resnet50(8, 13).eval()
     assert f"{counted(net.device.features, torch.zeros(1, 3, 32, 32)):,}" in rows[12]  # Lambda, by torch's counter
     assert [int(r.split("|")[3]) for r in rows] == [2 * k + 2 for k in range(1, 17)]  # episode length
+
+
+def test_a_split_file_holds_only_what_differs_from_the_backbone_and_loads_back(tmp_path):
+    from coinfer_env import checkpoints as ckpt
+
+    net = build_split_resnet50(8, 3).eval()
+    backbone = {k: v.clone() for k, v in ckpt.backbone_state(net).items()}
+    with torch.no_grad():
+        net.device.blocks[1].bn1.weight.add_(0.5)  # what a "bn" joint fine-tune changes
+        net.device.encoder.fc.weight.mul_(1.1)
+    ckpt.save_state(ckpt.backbone_file(tmp_path, 8), backbone)
+    ckpt.save_state(ckpt.split_file(tmp_path, 8, 3), ckpt.compact_split_state(net, backbone))
+    stored = ckpt.load_state(ckpt.split_file(tmp_path, 8, 3))
+    assert {k for k in stored if "coder" not in k} == {"device.blocks.1.bn1.weight"}
+    assert all(v.dtype == torch.float16 for k, v in stored.items() if "coder" in k and v.is_floating_point())
+    loaded = ckpt.load_split(tmp_path, 8, 3)
+    for k, v in net.state_dict().items():
+        expected = v.half().float() if "coder" in k and v.is_floating_point() else v
+        assert torch.equal(loaded[k], expected), k
