@@ -122,17 +122,15 @@ class CoInferEnv(gym.Env):
         cache_dir: str | Path | None = None,
         eval_seed: int = 0,
     ) -> None:
-        kw = _check_kwargs(locals())
-        width, split_point, bits, finetune_steps, finetune_batch, eval_images, eval_seed = (
-            kw[k] for k in ("width", "split_point", "bits", "finetune_steps", "finetune_batch", "eval_images", "eval_seed"))
-        snr_db, erasure_prob, flip_prob, finetune_lr = (kw[k] for k in ("snr_db", "erasure_prob", "flip_prob", "finetune_lr"))
-        self.config = SplitConfig(width, split_point)
-        self.beta = float(beta)
-        self.channel_settings = {"bits": bits, "snr_db": snr_db, "erasure_prob": erasure_prob, "flip_prob": flip_prob}
+        kw = _check_kwargs(locals())  # from here on only the checked, normalised values are used
+        eval_seed, eval_images = kw["eval_seed"], kw["eval_images"]
+        self.config = SplitConfig(kw["width"], kw["split_point"])
+        self.beta = kw["beta"]
+        self.channel_settings = {k: kw[k] for k in ("bits", "snr_db", "erasure_prob", "flip_prob")}
         self.channel_name = channel
         make_channel(channel, **self.channel_settings)  # validates the settings now
         _warn_ignored(channel, kw)
-        self.finetune = FinetuneSettings(finetune_steps, finetune_batch, finetune_lr, eval_seed)
+        self.finetune = FinetuneSettings(kw["finetune_steps"], kw["finetune_batch"], kw["finetune_lr"], eval_seed)
         self.torch_device = resolve_device(device)
         if self.torch_device.type == "cuda":
             require_deterministic_cublas()
