@@ -91,6 +91,8 @@ class CoInferEnv(gym.Env):
     ``accuracy, flops, flops_original, bits, bits_original, nu, rho, R1, R2, R3,
     reward, preserved_ratios, kept, eval_seconds, cache_hit``. After it,
     ``env.unwrapped.last_model`` is the pruned, fine-tuned ``SplitNetwork``.
+    ``env.unwrapped.evaluate(ratios)`` gives the same info for a whole ratio vector
+    in one call; ``env.unwrapped.num_layers`` is L.
 
     ## Arguments
     See docs/environment.md for every keyword and its default.
@@ -217,6 +219,23 @@ class CoInferEnv(gym.Env):
 
     def _kept(self, ratios: list[float]) -> tuple[int, ...]:
         return tuple(kept_count(a, c) for a, c in zip(ratios, self.full_kept))
+
+    @property
+    def num_layers(self) -> int:
+        """The episode length L = 2k + 2: one step per prunable layer (``self.layers``, in order)."""
+        return len(self.layers)
+
+    def evaluate(self, ratios: Any) -> dict:
+        """Score a whole vector of preserved ratios in one call, as an episode playing them would.
+
+        Returns the same final info dict (through the same cache); values outside
+        [0, 1] are clipped as ``step`` clips them. Any episode in progress is ended.
+        """
+        values = np.asarray(ratios, dtype=np.float64).reshape(-1)
+        if values.shape != (self.num_layers,):
+            raise ValueError(f"ratios has {values.size} entries; split point {self.config.split_point} has {self.num_layers} layers")
+        self._ratios, self._step = [_check_action(a) for a in values], -1
+        return self._finish()
 
     def _finish(self) -> dict:
         kept = self._kept(self._ratios)

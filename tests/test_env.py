@@ -231,3 +231,18 @@ def test_the_fine_tune_leaves_the_server_and_the_trained_network_untouched():
     assert server and all(torch.equal(v, before[k]) for k, v in server.items())  # weights and BN statistics
     device = [k for k in model.state_dict() if k.startswith("device.blocks.0.bn1.running_mean")]
     assert not torch.equal(model.state_dict()[device[0]], before[device[0]][: len(model.state_dict()[device[0]])])
+
+
+def test_evaluate_scores_a_whole_vector_as_an_episode_does(tmp_path):
+    kw = {**FAST, "cache": True, "cache_dir": tmp_path, "split_point": 2}
+    env = gym.make(TINY, **kw)
+    ratios = list(np.linspace(0.3, 1.0, 6))
+    assert env.unwrapped.num_layers == 6 == len(env.unwrapped.layers)
+    played = run_episode(env, ratios)[2]
+    fresh = gym.make(TINY, **{**kw, "cache": False}).unwrapped.evaluate(ratios)
+    for key in ("accuracy", "reward", "flops", "bits", "kept"):
+        assert fresh[key] == played[key]
+    assert fresh["preserved_ratios"] == pytest.approx(played["preserved_ratios"])  # the episode's actions were float32
+    assert env.unwrapped.evaluate(ratios)["cache_hit"]  # through the same cache
+    with pytest.raises(ValueError, match="has 5 entries"):
+        env.unwrapped.evaluate(ratios[:5])
