@@ -68,7 +68,7 @@ def main() -> None:
     data = load_subset()
     config = SplitConfig(8, args.split)
     teacher = SplitNetwork(config)
-    teacher.load_state_dict(ckpt.load_state(ckpt.split_file(ckpt.bundled_dir(), 8, args.split)))
+    teacher.load_state_dict(ckpt.load_split(ckpt.bundled_dir(), 8, args.split))
     teacher.eval()
     print(f"unpruned validation accuracy {accuracy(teacher, data.val):.3f}; {args.steps} steps of 64 images, seed {args.seed}")
     variants = {

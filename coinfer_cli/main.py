@@ -31,15 +31,15 @@ def _info(p: argparse.ArgumentParser) -> None:
 def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default=TINY, help="whose network width and data set")
     p.add_argument("--splits", type=parse_splits, default="all", help="'all', or a comma list such as 1,5,13")
-    p.add_argument("--epochs", type=nonnegative_int, default=60, help="backbone epochs")
+    p.add_argument("--epochs", type=nonnegative_int, default=150, help="backbone epochs")
     p.add_argument("--codec-epochs", type=nonnegative_int, default=6, help="codec epochs per split (backbone frozen)")
     p.add_argument("--joint-epochs", type=nonnegative_int, default=2, help="joint fine-tune epochs per split")
     p.add_argument("--width", type=positive_int, help="override the id's network width (tests use 2)")
-    p.add_argument("--augment", choices=("crop-flip", "trivial"), default="crop-flip",
+    p.add_argument("--augment", choices=("crop-flip", "trivial"), default="trivial",
                    help="backbone augmentation: crop-flip, or trivial (crop-flip + TrivialAugmentWide + RandomErasing)")
     p.add_argument("--mix-alpha", type=float, default=0.0, help="MixUp/CutMix strength for the backbone (0: off)")
     p.add_argument("--ema-decay", type=float, default=0.0, help="EMA of the backbone's weights, used as the result (0: off)")
-    p.add_argument("--joint", choices=("all", "bn", "none"), default="all",
+    p.add_argument("--joint", choices=("all", "bn", "none"), default="bn",
                    help="what the joint fine-tune trains besides the codec (bn keeps split files small)")
     p.add_argument("--seed", type=int, default=0, help="seeds initialisation, batch order and augmentation")
     p.add_argument("--channel", default="ideal", help="channel the codecs are trained through")

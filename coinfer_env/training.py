@@ -1,12 +1,14 @@
 """Step 1 of the paper: train the backbone, then a codec for each split point.
 
 ``coinfer train`` calls :func:`train`. The backbone is trained once (SGD with
-Nesterov momentum, one-cycle schedule, crop-and-flip augmentation, label
-smoothing 0.1) and saved; a later run into the same directory reuses it, so the
-codecs of every split point sit on one backbone. Then, for each requested split,
-the codec is inserted and trained with the backbone frozen (Adam), followed by a
-short joint fine-tune of the whole network (SGD, cosine), all through the
-configured channel. Test accuracy is recorded per split point in the metadata
+Nesterov momentum, one-cycle schedule, crop-and-flip then TrivialAugmentWide and
+RandomErasing, label smoothing 0.1, 150 epochs: chosen by
+benchmarks/train_recipe.py) and saved; a later run into the same directory reuses
+it, so the codecs of every split point sit on one backbone. Then, for each
+requested split, the codec is inserted and trained with the backbone frozen
+(Adam), followed by a short joint fine-tune of the codec and every BatchNorm layer
+(SGD, cosine; ``joint="all"`` trains every layer instead), all through the
+configured channel. Split files hold only what differs from the backbone. Test accuracy is recorded per split point in the metadata
 JSON, which is rewritten after every file so that it always describes the files
 beside it.
 """
@@ -46,8 +48,8 @@ class TrainConfig:
     """Network width: 8 for the Tiny id, 64 for ResNet-50."""
     splits: list[int] = field(default_factory=lambda: list(range(1, NUM_BLOCKS + 1)))
     """Split points to train a codec for."""
-    epochs: int = 60
-    """Backbone epochs over the training split."""
+    epochs: int = 150
+    """Backbone epochs over the training split (150: the shipped Tiny weights; docs/environment.md)."""
     codec_epochs: int = 6
     """Epochs of codec training with the backbone frozen, per split."""
     joint_epochs: int = 2
@@ -56,7 +58,7 @@ class TrainConfig:
     """Peak learning rate of the backbone's one-cycle schedule."""
     label_smoothing: float = 0.1
     """Label smoothing of the backbone's loss."""
-    augment: str = "crop-flip"
+    augment: str = "trivial"
     """Backbone augmentation: ``crop-flip``, or ``trivial`` (crop-flip, then TrivialAugmentWide and RandomErasing)."""
     mix_alpha: float = 0.0
     """MixUp/CutMix strength for the backbone (one of the two per batch); 0 turns it off."""
@@ -69,7 +71,7 @@ class TrainConfig:
     """Channel the codec is trained through."""
     channel_kwargs: dict = field(default_factory=dict)
     """Channel settings (bits, snr_db, erasure_prob, flip_prob)."""
-    joint: str = "all"
+    joint: str = "bn"
     """What the joint fine-tune trains besides the codec: ``all`` layers, ``bn`` (every BatchNorm:
     the split file then stays small, since the convolutions are the shared backbone's), or ``none``."""
 

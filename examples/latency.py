@@ -48,26 +48,41 @@ def measure_compute(export, images) -> tuple[float, float]:
     return float(np.median(dev)), float(np.median(srv))
 
 
-async def _sweep(export, images, rates):
+async def _sweep(export, images, rates, host, port):
     from coinfer_env.data import normalize
-    from coinfer_env.serving import InferenceClient, InferenceServer
+    from coinfer_env.serving import InferenceClient
 
-    server = InferenceServer(export)
-    host, port = await server.start("127.0.0.1", 0)
     out = {}
-    try:
-        for rate in rates:
-            client = await InferenceClient.connect(host, port, export.bits_per_symbol, parse_rate(rate))
-            times = []
-            for img in images:
-                t = time.perf_counter()
-                await client.infer(export.encode(normalize(img[None]).contiguous()))
-                times.append(time.perf_counter() - t)
-            await client.close()
-            out[rate] = float(np.median(times))
-    finally:
-        await server.stop()
+    for rate in rates:
+        client = await InferenceClient.connect(host, port, export.bits_per_symbol, parse_rate(rate))
+        times = []
+        for img in images:
+            t = time.perf_counter()
+            await client.infer(export.encode(normalize(img[None]).contiguous()))
+            times.append(time.perf_counter() - t)
+        await client.close()
+        out[rate] = float(np.median(times))
     return out
+
+
+def served(export_dir):
+    """Start `coinfer serve` on a free loopback port in its own process (as deployed); yield (host, port)."""
+    import subprocess
+    from contextlib import contextmanager
+
+    @contextmanager
+    def run():
+        coinfer = str(Path(sys.executable).with_name("coinfer"))
+        proc = subprocess.Popen([coinfer, "serve", str(export_dir), "--port", "0"], stdout=subprocess.PIPE, text=True)
+        try:
+            address = proc.stdout.readline().split(" on ")[1].split(" ")[0]
+            host, port = address.rsplit(":", 1)
+            yield host, int(port)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+    return run()
 
 
 def measured(args) -> None:
@@ -85,7 +100,8 @@ def measured(args) -> None:
     t_dev, t_srv = measure_compute(export, images)
     dev_speed, srv_speed = report["flops"] / t_dev, report["server_flops"] / t_srv
     frame = wire.HEADER.size + wire.REQUEST_BODY.size + wire.bytes_per_image(export.symbols, export.bits_per_symbol)
-    sweep = asyncio.run(_sweep(export, images, MEASURED_RATES))
+    with served(args.measured) as (host, port):
+        sweep = asyncio.run(_sweep(export, images, MEASURED_RATES, host, port))
     rows = []
     for rate, seconds in sweep.items():
         model = latency(report["flops"], report["bits"], report["server_flops"], dev_speed, parse_rate(rate), srv_speed)
@@ -99,7 +115,8 @@ def measured(args) -> None:
         w.writerows(rows)
     print(f"device part {t_dev * 1e3:.3f} ms/image = {dev_speed:.3g} FLOP/s measured; server part {t_srv * 1e3:.3f} ms/image = "
           f"{srv_speed:.3g} FLOP/s; payload {report['bits']} bits = {wire.bytes_per_image(export.symbols, export.bits_per_symbol)} B, "
-          f"frame {frame} B; median of {len(images)} images per rate, one image per request")
+          f"frame {frame} B; median of {len(images)} images per rate, one image per request; "
+          "server in its own process (coinfer serve), client here, both on this machine's cores")
     print("| rate | modelled | measured | measured / modelled |")
     print("|---|---:|---:|---:|")
     for r in rows:

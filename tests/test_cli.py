@@ -201,3 +201,14 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, named):
     out = coinfer(*args, "--out", tmp_path / "o", check=False)
     assert named in error_line(out)
     assert not (tmp_path / "o").exists()
+
+
+def test_train_defaults_are_the_training_configs():
+    """The parser cannot import torch (fast --help), so it restates TrainConfig's defaults: keep them equal."""
+    from coinfer_cli.main import build_parser
+    from coinfer_env.training import TrainConfig
+
+    args = build_parser().parse_args(["train"])
+    cfg = TrainConfig()
+    for name in ("epochs", "codec_epochs", "joint_epochs", "augment", "mix_alpha", "ema_decay", "joint", "seed", "channel"):
+        assert getattr(args, name) == getattr(cfg, name), name
