@@ -186,6 +186,16 @@ def test_serve_and_infer_commands_end_to_end(exported, tmp_path):
         assert f"accuracy {expected:.4f}" in out  # batch 1: the same batches as offline per image
         assert f"bytes sent per image {wire.bytes_per_image(ex.symbols, ex.bits_per_symbol)}" in out
         assert "p50" in out and "p99" in out and "images/s" in out
+        from PIL import Image
+
+        pictures = tmp_path / "pictures"
+        pictures.mkdir()
+        for i in range(3):
+            Image.fromarray(data.test.images[i].numpy().transpose(1, 2, 0)).save(pictures / f"img{i}.png")
+        out = subprocess.run([COINFER, "infer", str(directory), "--server", address, "--images", str(pictures)],
+                             capture_output=True, text=True, check=True).stdout
+        lines = [line.split() for line in out.splitlines() if line.startswith("img")]
+        assert [(name, int(c)) for name, c in lines] == [(f"img{i}.png", int(offline[i])) for i in range(3)]
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
