@@ -29,6 +29,19 @@ SHIPPED = shipped_results()
 SPLIT = 13
 
 
+def finish_latency_axes(fig, ax, title: str, path: Path) -> None:
+    """Log-log latency against link rate, labelled, saved to ``path``."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("link rate (KB/s)")
+    ax.set_ylabel("end-to-end latency per image (ms)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 MEASURED_RATES = ("10KB/s", "40KB/s", "100KB/s", "400KB/s", "1MB/s", "10MB/s")
 
 
@@ -128,15 +141,7 @@ def measured(args) -> None:
     x = [r["rate_bytes_per_s"] / 1e3 for r in rows]
     ax.plot(x, [r["modelled_ms"] for r in rows], "-", label="modelled (measured compute + bits / rate)")
     ax.plot(x, [r["measured_ms"] for r in rows], "o", label="measured over loopback (coinfer serve/infer)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("link rate (KB/s)")
-    ax.set_ylabel("latency per image (ms)")
-    ax.set_title(f"{Path(args.measured).name}: {report['bits']} bits per image")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "latency-measured.png", dpi=120)
+    finish_latency_axes(fig, ax, f"{Path(args.measured).name}: {report['bits']} bits per image", out / "latency-measured.png")
     print(f"wrote {out / 'latency-measured.csv'} and {out / 'latency-measured.png'}")
 
 
@@ -171,17 +176,10 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for name, ys in curves.items():
         ax.plot(rates / 1e3, np.array(ys) * 1e3, "--" if "only" in name else "-", label=name)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("link rate (KB/s)")
-    ax.set_ylabel("end-to-end latency per image (ms)")
-    ax.set_title(f"Split after conv4_x; device {args.device} ({speed:.3g} FLOP/s), server {args.server_flops:.3g} FLOP/s")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"latency-{args.device}.png", dpi=120)
+    finish_latency_axes(fig, ax, f"Split after conv4_x; device {args.device} ({speed:.3g} FLOP/s), server {args.server_flops:.3g} FLOP/s",
+                        out / f"latency-{args.device}.png")
     with open(out / f"latency-{args.device}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["rate_bytes_per_s", *curves])
