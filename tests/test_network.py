@@ -146,3 +146,13 @@ def test_a_split_file_holds_only_what_differs_from_the_backbone_and_loads_back(t
     for k, v in net.state_dict().items():
         expected = v.half().float() if "coder" in k and v.is_floating_point() else v
         assert torch.equal(loaded[k], expected), k
+
+
+def test_an_older_split_file_holding_the_whole_network_still_loads(tmp_path):
+    from coinfer_env import checkpoints as ckpt
+
+    net = build_split_resnet50(8, 5).eval()
+    ckpt.save_state(ckpt.split_file(tmp_path, 8, 5), net.state_dict())  # the format before compact files
+    loaded = ckpt.load_split(tmp_path, 8, 5)  # no backbone file beside it
+    assert loaded.keys() == net.state_dict().keys()
+    assert all(torch.equal(loaded[k], v) for k, v in net.state_dict().items())
