@@ -5,12 +5,11 @@ For ``--episodes`` random action vectors (seeded), prints:
   * the overhead ratio: episode time / bare compute, where bare compute is the
     same fine-tune steps (forward, backward, Adam step) and evaluation forward
     passes of the same pruned network on pre-normalised tensors, timed alone;
-  * the time of a cache-hit episode;
-  * validation accuracy after the default fine-tune and after a 10x longer one
-    on the same pruned networks.
+  * the time of a cache-hit episode.
+How well the accuracy predicts the deployed one is benchmarks/reward_fidelity.py's job.
 
     .venv/bin/python benchmarks/episode_cost.py [--episodes 5] [--seed 0] [--split 13] [--device cpu]
-        [--finetune-steps 16]
+        [--finetune-steps 16] [--evaluation finetune]
 """
 
 from __future__ import annotations
@@ -26,8 +25,8 @@ import torch
 
 import coinfer_env  # noqa: F401  (registers the ids)
 from coinfer_env.data import normalize
-from coinfer_env.evaluation import FinetuneSettings, finetune
-from coinfer_env.loops import accuracy, batch_indices
+from coinfer_env.evaluation import METHODS, adaptive_bn, reconstruct
+from coinfer_env.loops import batch_indices
 from coinfer_env.pruning import prune_to
 
 
@@ -40,10 +39,12 @@ def play(env, actions) -> tuple[float, dict]:
 
 
 def bare_compute(env, kept) -> float:
-    """The fine-tune and evaluation passes alone, with all data prepared beforehand."""
+    """The recovery and evaluation passes alone, with all data prepared and the network pruned beforehand."""
     u = env.unwrapped
-    ev, s = u.evaluator, u.finetune
+    ev, s = u.evaluator, u.eval_settings
     model = prune_to(u.trained, kept).to(memory_format=torch.channels_last)
+    stats = [normalize(ev.train.images[i * s.batch : (i + 1) * s.batch]) for i in range(s.bn_batches)]
+    stages = METHODS[s.method]
     g = torch.Generator().manual_seed(s.seed)
     batches = [
         (normalize(ev.train.images[idx]), ev.train.labels[idx])
@@ -56,7 +57,12 @@ def bare_compute(env, kept) -> float:
     opt = torch.optim.Adam(params, lr=s.lr)
     model.eval(), model.device.train(), model.server.decoder.train()
     start = time.perf_counter()
-    for x, y in batches:
+    if "reconstruct" in stages:
+        reconstruct(model, u.trained, kept, stats, s.seed)
+    if "adaptive-bn" in stages:
+        adaptive_bn(model, stats)
+    model.eval(), model.device.train(), model.server.decoder.train()
+    for x, y in batches if {"finetune", "distill"} & set(stages) else []:  # distill timed as plain fine-tune steps
         loss = torch.nn.functional.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -75,8 +81,9 @@ def main() -> None:
     parser.add_argument("--split", type=int, default=13)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--finetune-steps", type=int, default=16, help="the env's finetune_steps (16 is its default)")
+    parser.add_argument("--evaluation", default="finetune", choices=list(METHODS), help="the env's evaluation method")
     args = parser.parse_args()
-    kw = {"split_point": args.split, "device": args.device, "finetune_steps": args.finetune_steps}
+    kw = {"split_point": args.split, "device": args.device, "finetune_steps": args.finetune_steps, "evaluation": args.evaluation}
     env = gym.make("CoInfer-ResNet50-Tiny-v0", cache=False, **kw)
     cached = gym.make("CoInfer-ResNet50-Tiny-v0", cache=True, **kw)
     u = env.unwrapped
@@ -84,7 +91,7 @@ def main() -> None:
     L = len(u.layers)
     print(f"host: {platform.machine()} {platform.processor()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {args.device}")
-    print(f"Tiny id, split {args.split}, {L} steps, fine-tune {u.finetune}, {len(u.evaluator.val)} val images, seed {args.seed}")
+    print(f"Tiny id, split {args.split}, {L} steps, evaluation {u.eval_settings}, {len(u.evaluator.val)} val images, seed {args.seed}")
     play(env, [1.0] * L)  # warm-up
     rows = []
     for e in range(args.episodes):
@@ -96,8 +103,8 @@ def main() -> None:
         rows.append({"episode": seconds, "bare": bare, "acc": info["accuracy"], "kept": kept, **phases})
         print(f"episode {e}: {seconds:.2f} s, bare compute {bare:.2f} s, accuracy {info['accuracy']:.3f}")
     med = lambda key: statistics.median(r[key] for r in rows)
-    print(f"median episode: {med('episode'):.2f} s  (prune {med('prune'):.3f} s, fine-tune {med('finetune'):.2f} s, "
-          f"evaluate {med('episode') - med('prune') - med('finetune'):.2f} s by difference)")
+    stages = {k: med(k) for k in rows[0] if k not in ("episode", "bare", "acc", "kept")}
+    print(f"median episode: {med('episode'):.2f} s  ({', '.join(f'{k} {v:.2f} s' for k, v in stages.items())})")
     print(f"overhead ratio episode / bare compute: median {statistics.median(r['episode'] / r['bare'] for r in rows):.3f}")
 
     actions = rng.uniform(0.3, 1.0, L)
@@ -107,22 +114,6 @@ def main() -> None:
         seconds, info = play(cached, actions)
         hits.append(seconds)
     print(f"cache-hit episode: median {statistics.median(hits) * 1e3:.2f} ms (cache_hit={info['cache_hit']})")
-
-    long = FinetuneSettings(u.finetune.steps * 10, u.finetune.batch, u.finetune.lr, u.finetune.seed)
-    gaps, longs = [], []
-    for r in rows:
-        model = prune_to(u.trained, r["kept"]).to(memory_format=torch.channels_last)
-        model.channel.seed(long.seed)
-        finetune(model, u.evaluator.train, long)
-        model.channel.seed(long.seed + 1)
-        acc_long = accuracy(model, u.evaluator.val)
-        gaps.append(acc_long - r["acc"])
-        longs.append(acc_long)
-        print(f"accuracy: default fine-tune {r['acc']:.3f}, 10x fine-tune {acc_long:.3f}, gap {acc_long - r['acc']:+.3f}")
-    print(f"median gap (10x - default): {statistics.median(gaps):+.3f}")
-    rank = lambda v: np.argsort(np.argsort(v))
-    rho = np.corrcoef(rank([r["acc"] for r in rows]), rank(longs))[0, 1]
-    print(f"Spearman rank correlation, default vs 10x fine-tune accuracy: {rho:+.2f} over {len(rows)} networks")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from . import calibration as calib
 from . import checkpoints as ckpt
 from .accounting import DeviceFlopsModel, cost
 from .architecture import SplitConfig, full_kept, kept_count, prunable_layers
 from .cache import ResultCache, array_digest, code_digest, fingerprint
 from .channels import CHANNELS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
-from .evaluation import Evaluator, FinetuneSettings
+from .evaluation import METHODS, EvalSettings, Evaluator
 from .network import SplitNetwork
 from .paths import user_cache_dir, user_checkpoint_dir
 from .rng import require_deterministic_cublas, seeded
@@ -113,6 +114,9 @@ class CoInferEnv(gym.Env):
         finetune_steps: int = 16,
         finetune_batch: int = 64,
         finetune_lr: float = 1e-3,
+        evaluation: str = "finetune",
+        bn_batches: int = 8,
+        calibrated: bool = False,
         eval_images: int = 1000,
         dataset: str = "cifar10-subset",
         data_root: str | Path = DEFAULT_DATA_ROOT,
@@ -132,7 +136,8 @@ class CoInferEnv(gym.Env):
         self.channel_name = channel
         make_channel(channel, **self.channel_settings)  # validates the settings now
         _warn_ignored(channel, kw)
-        self.finetune = FinetuneSettings(kw["finetune_steps"], kw["finetune_batch"], kw["finetune_lr"], eval_seed)
+        self.eval_settings = EvalSettings(kw["evaluation"], kw["finetune_steps"], kw["finetune_batch"], kw["finetune_lr"],
+                                          kw["bn_batches"], eval_seed)
         self.torch_device = resolve_device(device)
         if self.torch_device.type == "cuda":
             require_deterministic_cublas()
@@ -144,7 +149,8 @@ class CoInferEnv(gym.Env):
             raise ValueError(f"eval_images={eval_images} is invalid: dataset {dataset!r} has {len(data.val)} validation images")
         val = data.val.take(slice(0, eval_images))
         self.trained = self._load_network(weights, eval_seed)
-        self.evaluator = Evaluator(self.trained, data.train, val, self.finetune)
+        self.evaluator = Evaluator(self.trained, data.train, val, self.eval_settings)
+        self.calibration = self._calibration(weights) if kw["calibrated"] else None
         self.layers = prunable_layers(self.config)
         self.full_kept = full_kept(self.config)
         self._static = _static_features(self.layers)
@@ -180,16 +186,22 @@ class CoInferEnv(gym.Env):
             net.load_state_dict(ckpt.load_split(self.checkpoint_dir, self.config.width, self.config.split_point))
         return net.to(self.torch_device).eval()
 
+    def _calibration(self, weights: Path | None) -> calib.Calibration:
+        if weights is None:
+            raise ValueError("calibrated=True needs trained weights: a fit belongs to them; drop pretrained=False")
+        digest = ckpt.split_digest(self.checkpoint_dir, self.config.width, self.config.split_point)
+        return calib.lookup(self.checkpoint_dir, self.config.width, self.config.split_point, digest, self.eval_settings)
+
     def _cache_fingerprint(self, weights: Path | None, data, val) -> dict:
         """Everything an evaluation's result depends on, besides the kept vector and the thread count."""
         return {
             "weights": ckpt.split_digest(self.checkpoint_dir, self.config.width, self.config.split_point)
-            if weights else f"random-{self.finetune.seed}",
+            if weights else f"random-{self.eval_settings.seed}",
             "data": array_digest(data.train.images, data.train.labels, val.images, val.labels),
             "code": code_digest(),
             "config": self.config,
             "channel": [self.channel_name, self.channel_settings],
-            "finetune": self.finetune,
+            "evaluation": self.eval_settings,
             "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",
             "torch": torch.__version__,
         }
@@ -246,14 +258,16 @@ class CoInferEnv(gym.Env):
         self._pending_kept = None
         if hit is None:
             evaluation, self._last_model = self.evaluator.evaluate(kept)
-            accuracy = evaluation.accuracy
+            raw = evaluation.accuracy
             if self._cache is not None:
-                self._cache.put(key, kept, {"accuracy": accuracy})
+                self._cache.put(key, kept, {"accuracy": raw})
         else:
-            accuracy = hit["accuracy"]
+            raw = hit["accuracy"]
             self._last_model, self._pending_kept = None, kept  # rebuilt on first access
+        accuracy = self.calibration(raw) if self.calibration is not None else raw
         info = {
             "accuracy": accuracy,
+            "accuracy_raw": raw,
             "flops": c.flops,
             "flops_original": c.flops_original,
             "bits": c.bits,
@@ -354,6 +368,9 @@ def _check_kwargs(kw: dict) -> dict:
         "finetune_steps": check.integer("finetune_steps", kw["finetune_steps"], 0),
         "finetune_batch": check.integer("finetune_batch", kw["finetune_batch"], 1),
         "finetune_lr": check.number("finetune_lr", kw["finetune_lr"], 0, 10, closed_lo=False),
+        "evaluation": check.choice("evaluation", kw["evaluation"], tuple(METHODS)),
+        "bn_batches": check.integer("bn_batches", kw["bn_batches"], 1),
+        "calibrated": check.boolean("calibrated", kw["calibrated"]),
         "eval_images": check.integer("eval_images", kw["eval_images"], 1),
         "dataset": check.choice("dataset", kw["dataset"], DATASETS),
         "download": check.boolean("download", kw["download"]),

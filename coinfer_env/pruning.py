@@ -51,6 +51,21 @@ def _slices(net: SplitNetwork, kept: Sequence[int]) -> dict[str, tuple[torch.Ten
     return out
 
 
+def consumer_slices(net: SplitNetwork, kept: Sequence[int]) -> dict[str, torch.Tensor | None]:
+    """Name of each conv or linear layer that loses inputs when ``net`` is pruned to ``kept`` -> its kept outputs.
+
+    The kept outputs are ``None`` where the layer keeps all of them. These are the
+    layers whose weights a reconstruction refits.
+    """
+    sd = net.state_dict()
+    out = {}
+    for prefix, (out_idx, in_idx) in _slices(net, kept).items():
+        weight = sd.get(f"{prefix}.weight")
+        if in_idx is not None and weight is not None and weight.dim() > 1 and len(in_idx) < weight.shape[1]:
+            out[prefix] = out_idx
+    return out
+
+
 def prune(net: SplitNetwork, preserved_ratios: Sequence[float]) -> SplitNetwork:
     """A new network keeping ``min(c, max(1, round(a_i c)))`` channels of layer i.
 

@@ -15,7 +15,7 @@ from coinfer_env.envs import harmonic
 TINY = "CoInfer-ResNet50-Tiny-v0"
 FAST = dict(pretrained=False, dataset="synthetic", eval_images=64, finetune_steps=1, finetune_batch=16, cache=False)
 INFO_KEYS = {
-    "accuracy", "flops", "flops_original", "bits", "bits_original", "nu", "rho", "R1", "R2", "R3",
+    "accuracy", "accuracy_raw", "flops", "flops_original", "bits", "bits_original", "nu", "rho", "R1", "R2", "R3",
     "reward", "preserved_ratios", "kept", "eval_seconds", "cache_hit",
 }
 
@@ -159,6 +159,9 @@ def test_actions_are_checked():
         ({"dataset": "imagenet"}, "dataset"),
         ({"device": "tpu"}, "device"),
         ({"cache": "yes"}, "cache"),
+        ({"evaluation": "prune-only"}, "evaluation"),
+        ({"bn_batches": 0}, "bn_batches"),
+        ({"calibrated": 1}, "calibrated"),
     ],
 )
 def test_bad_kwargs_name_the_value(kwargs, name):

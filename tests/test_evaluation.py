@@ -1,0 +1,137 @@
+"""The evaluation methods (issue 11): what each changes, determinism, reconstruction, calibration, cache keys."""
+
+import json
+
+import gymnasium as gym
+import pytest
+import torch
+
+from coinfer_env import calibration as calib
+from coinfer_env import checkpoints as ckpt
+from coinfer_env.architecture import SplitConfig, kept_from_ratios
+from coinfer_env.data import load_synthetic, normalize
+from coinfer_env.evaluation import METHODS, EvalSettings, Evaluator, adaptive_bn, reconstruct
+from coinfer_env.network import SplitNetwork
+from coinfer_env.pruning import consumer_slices, prune_to
+
+TINY = "CoInfer-ResNet50-Tiny-v0"
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The bundled split-2 network: real weights, and only 6 prunable layers."""
+    net = SplitNetwork(SplitConfig(8, 2))
+    net.load_state_dict(ckpt.load_split(ckpt.bundled_dir(), 8, 2))
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_synthetic(0, train_size=256, val_size=64, test_size=16)
+
+
+def kept_at(ratio, split=2):
+    return kept_from_ratios(SplitConfig(8, split), [ratio] * (2 * split + 2))
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_each_method_is_deterministic_for_a_fixed_kept_vector(trained, data, method):
+    ev = Evaluator(trained, data.train, data.val, EvalSettings(method, steps=3, batch=16, bn_batches=2))
+    (a, m1), (b, m2) = ev.evaluate(kept_at(0.5)), ev.evaluate(kept_at(0.5))
+    assert a.accuracy == b.accuracy
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert set(METHODS[method]) <= set(a.phases)
+
+
+def test_adaptive_bn_changes_only_bn_buffers(trained, data):
+    model = prune_to(trained, kept_at(0.5))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    adaptive_bn(model, [normalize(data.train.images[:32]), normalize(data.train.images[32:64])])
+    after = model.state_dict()
+    params = {n for n, _ in model.named_parameters()}
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed, "adaptive BN changed nothing"
+    assert not changed & params
+    assert all(k.endswith(("running_mean", "running_var", "num_batches_tracked")) for k in changed)
+    # the statistics are those of the batches: the first BN's mean is the channel mean of its input
+    x = normalize(data.train.images[:64])
+    first = model.device.stem[0](x)
+    assert torch.allclose(model.device.stem[1].running_mean, first.mean((0, 2, 3)), atol=1e-5)
+
+
+def test_reconstruct_lowers_each_refitted_layers_error_against_the_unpruned_output(trained, data):
+    kept = kept_at(0.4)
+    slices = consumer_slices(trained, kept)
+    assert "device.blocks.0.conv3" in slices and "server.decoder.fc" in slices
+    x = normalize(data.train.images[:128])
+
+    def layer_error(model):
+        """Oracle: squared error of each refitted layer's output against the unpruned one, on the pruned net's own input."""
+        got, want = {}, {}
+        hooks = [model.get_submodule(n).register_forward_hook(lambda m, i, o, n=n: got.__setitem__(n, o)) for n in slices]
+        hooks += [trained.get_submodule(n).register_forward_hook(lambda m, i, o, n=n: want.__setitem__(n, o)) for n in slices]
+        with torch.no_grad():
+            model.eval()(x), trained(x)
+        for h in hooks:
+            h.remove()
+        return {n: (got[n] - (want[n] if slices[n] is None else want[n].index_select(1, slices[n]))).pow(2).mean().item()
+                for n in slices}
+
+    plain = prune_to(trained, kept)
+    refit = prune_to(trained, kept)
+    reconstruct(refit, trained, kept, [x], seed=0)
+    e_plain, e_refit = layer_error(plain), layer_error(refit)
+    for n in slices:
+        assert e_refit[n] < e_plain[n], n
+    # only the refitted layers' weights changed
+    sp, sr = plain.state_dict(), refit.state_dict()
+    assert {k.rsplit(".", 1)[0] for k in sp if not torch.equal(sp[k], sr[k])} == set(slices)
+
+
+def test_calibration_is_monotone_and_refuses_a_non_monotone_map():
+    c = calib.fit([0.1, 0.3, 0.5, 0.7], [0.3, 0.45, 0.6, 0.7])
+    values = [c(a / 100) for a in range(101)]
+    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert c(0.1) > 0.1 and 0 <= c(0) and c(1) <= 1
+    assert calib.fit([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]).slope > 0  # a falling fit is floored, not inverted
+    with pytest.raises(ValueError, match="slope"):
+        calib.Calibration(-1.0, 0.0)
+
+
+def test_shipped_calibrations_were_fitted_off_the_measurement_panels():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("rf", Path(__file__).parents[1] / "benchmarks" / "reward_fidelity.py")
+    rf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rf)
+    path = ckpt.bundled_dir() / calib.FILE_NAME
+    fits = json.loads(path.read_text())["fits"] if path.exists() else []
+    for fit in fits:
+        panels = rf.panels(SplitConfig(fit["width"], fit["split_point"]), fit["networks"], fit["panel_seed"] - 1000)
+        measured = {k for name in ("broad", "sweep", "narrow") for k in panels[name]}
+        assert not measured & set(panels["calibration"])
+
+
+def test_a_calibrated_env_reports_raw_and_calibrated_accuracy(tmp_path):
+    import shutil
+
+    for f in ("resnet50-w8-backbone.pt", "resnet50-w8-split01.pt"):
+        shutil.copy(ckpt.bundled_dir() / f, tmp_path / f)
+    settings = EvalSettings("adaptive-bn", bn_batches=1)
+    calib.save(tmp_path, 8, 1, ckpt.split_digest(tmp_path, 8, 1), settings, calib.Calibration(0.5, 0.4))
+    kw = dict(split_point=1, checkpoint_dir=tmp_path, evaluation="adaptive-bn", bn_batches=1, eval_images=100, cache=False)
+    info = gym.make(TINY, calibrated=True, **kw).unwrapped.evaluate([0.5] * 4)
+    assert info["accuracy"] == pytest.approx(0.5 * info["accuracy_raw"] + 0.4)
+    with pytest.raises(ValueError, match="no fit"):
+        gym.make(TINY, calibrated=True, **{**kw, "bn_batches": 2})
+    plain = gym.make(TINY, **kw).unwrapped.evaluate([0.5] * 4)
+    assert plain["accuracy"] == plain["accuracy_raw"] == info["accuracy_raw"]
+
+
+def test_the_cache_key_holds_the_method_and_its_budget():
+    kw = dict(pretrained=False, dataset="synthetic", eval_images=16)
+    keys = {gym.make(TINY, split_point=1, **kw, **extra).unwrapped._cache_key() for extra in (
+        {}, {"evaluation": "adaptive-bn"}, {"evaluation": "adaptive-bn", "bn_batches": 4}, {"finetune_steps": 3})}
+    assert len(keys) == 4
