@@ -112,7 +112,10 @@ class Searcher(Protocol):
     def run(self, env: gym.Env, episodes: int, seed: int, callback: Callback | None = None) -> SearchResult: ...
 
 
-def play_episode(env: gym.Env, policy: Callable[[np.ndarray], float], seed: int | None = None) -> tuple[list, list, dict, float]:
+Policy = Callable[[np.ndarray], float]
+
+
+def play_episode(env: gym.Env, policy: Policy, seed: int | None = None) -> tuple[list, list, dict, float]:
     """Play one episode with ``policy(obs) -> ratio``; return (observations, actions, final info, seconds)."""
     start = time.perf_counter()
     obs, _ = env.reset(seed=seed)
@@ -124,6 +127,33 @@ def play_episode(env: gym.Env, policy: Callable[[np.ndarray], float], seed: int 
         observations.append(obs)
         done = terminated or truncated
     return observations, actions, info, time.perf_counter() - start
+
+
+def search_loop(env: gym.Env, episodes: int, seed: int, result: SearchResult, policy_for: Callable[[int], Policy],
+                after: Callable[[list, list, dict], None] | None = None, callback: Callback | None = None) -> SearchResult:
+    """The episode loop every searcher shares (SB3's agents excepted: SB3 drives its own).
+
+    Until ``result`` holds ``episodes`` episodes (it may already hold some, when a
+    run resumes): play episode e with ``policy_for(e)``, record it, hand
+    ``after(observations, actions, info)`` what it needs to learn, then call
+    ``callback(result)`` and stop if it returns False. Only the first episode of a
+    run resets with ``seed``.
+    """
+    while len(result.history) < episodes:
+        e = len(result.history)
+        observations, actions, info, seconds = play_episode(env, policy_for(e), seed if e == 0 else None)
+        result.record(actions, info, seconds)
+        if after is not None:
+            after(observations, actions, info)
+        if callback is not None and callback(result) is False:
+            break
+    return result
+
+
+def replay(ratios: Sequence[float]) -> Policy:
+    """A policy that plays a fixed vector of preserved ratios, one per step (for black-box searchers)."""
+    plan = iter([float(a) for a in ratios])
+    return lambda _obs: next(plan)
 
 
 IRRELEVANT = ("cache", "cache_dir", "data_root", "download")  # change where things live, not what an episode gives

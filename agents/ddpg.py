@@ -20,7 +20,7 @@ from torch.special import ndtr, ndtri
 from coinfer_env.checkpoints import atomic_write
 from coinfer_env.rng import seeded
 
-from .common import Callback, SearchResult, effective_settings, new_result
+from .common import Callback, SearchResult, effective_settings, new_result, search_loop
 
 
 @dataclass
@@ -199,27 +199,18 @@ class DDPG:
         result = new_result(self.name, env, seed)
         if self.checkpoint is not None and self.checkpoint.exists():
             result = self._load(result)
-        while len(result.history) < episodes:
-            episode = len(result.history)
-            obs, _ = env.reset(seed=seed if episode == 0 else None)
-            transitions, done = [], False
-            while not done:
-                action = self.act(obs, episode)
-                next_obs, _, terminated, truncated, info = env.step(np.array([action], dtype=np.float32))
-                done = terminated or truncated
-                transitions.append((obs, action, next_obs, done))
-                obs = next_obs
+        def learn(observations: list, actions: list, info: dict) -> None:
             # Discount 1: every transition carries the episode's final reward.
-            for o, a, o2, d in transitions:
-                self.buffer.add(o, a, info["reward"], o2, d)
-            if episode >= self.warmup_episodes - 1 and self.buffer.size >= self.cfg.batch_size:
-                for _ in range(self.cfg.updates_per_episode or len(transitions)):
+            last = len(actions) - 1
+            for i, a in enumerate(actions):
+                self.buffer.add(observations[i], a, info["reward"], observations[i + 1], i == last)
+            if len(result.history) >= self.warmup_episodes and self.buffer.size >= self.cfg.batch_size:
+                for _ in range(self.cfg.updates_per_episode or len(actions)):
                     self.critic_losses.append(self.update())
-            result.record([t[1] for t in transitions], info, info.get("eval_seconds", 0.0))
             if self.checkpoint is not None:
                 self._save(result)
-            if callback is not None and callback(result) is False:
-                break
+
+        search_loop(env, episodes, seed, result, lambda e: lambda obs: self.act(obs, e), learn, callback)
         return result
 
     # -- resume ---------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Compare search algorithms under one episode budget and the same seeds.
 
-``compare`` runs every (agent, seed) pair on a fresh environment, optionally in
-parallel processes, and ``summarise`` turns the results into a table of the best
-reward at 25 %, 50 % and 100 % of the budget (mean +- standard error over seeds)
-and a plot of the best-so-far reward with one band per agent.
+``compare`` runs every (agent, seed) pair on a fresh environment (each with its own
+result cache), optionally in parallel processes, and ``summarise`` turns the
+results into a table of the best reward and the Pareto hypervolume
+(:mod:`agents.metrics`) at 25 %, 50 % and 100 % of the budget, mean +- standard
+error over seeds, and anytime curves of both against evaluations and against
+wall time.
 """
 
 from __future__ import annotations
@@ -19,28 +21,17 @@ from matplotlib.figure import Figure
 
 from coinfer_env.checkpoints import atomic_write
 
-from .common import SearchResult
+from .common import TIMING_FIELDS, SearchResult
+from .metrics import best_at, hypervolume_at, mean_se
 
 FRACTIONS = (0.25, 0.5, 1.0)
 
 
 def agent_factory(name: str, buffer_episodes: int | None = None, checkpoint: Path | None = None, log_dir: Path | None = None):
-    """Build a searcher by name: ddpg, sb3-ddpg, random, uniform-sweep."""
-    from .ddpg import DDPG, DDPGConfig
-    from .random_search import RandomSearch, UniformSweep
-    from .sb3 import SB3DDPG, SB3DDPGConfig
+    """Build a searcher by name (see :data:`agents.registry.SEARCHERS`)."""
+    from .registry import make_searcher
 
-    if name == "ddpg":
-        cfg = DDPGConfig() if buffer_episodes is None else DDPGConfig(buffer_episodes=buffer_episodes)
-        return DDPG(cfg, checkpoint=checkpoint)
-    if name == "sb3-ddpg":
-        cfg = SB3DDPGConfig() if buffer_episodes is None else SB3DDPGConfig(buffer_episodes=buffer_episodes)
-        return SB3DDPG(cfg, log_dir=log_dir)
-    if name == "random":
-        return RandomSearch()
-    if name == "uniform-sweep":
-        return UniformSweep()
-    raise ValueError(f"agent {name!r} is unknown: choose ddpg, sb3-ddpg, random or uniform-sweep")
+    return make_searcher(name, buffer_episodes, checkpoint, log_dir)
 
 
 def _run_one(job: dict) -> dict:
@@ -64,6 +55,7 @@ def _run_one(job: dict) -> dict:
     path = Path(job["out"]) / job["agent"] / f"seed{job['seed']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     result.to_json(path)
+    result.write_csv(path.with_suffix(".timings.csv"), result.timings, TIMING_FIELDS)
     return {"agent": job["agent"], "seed": job["seed"], "path": str(path)}
 
 
@@ -71,6 +63,10 @@ def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episod
             jobs: int = 1, buffer_episodes: int | None = None, threads: int | None = None,
             progress: Callable[[dict], None] | None = None) -> dict[str, list[SearchResult]]:
     out.mkdir(parents=True, exist_ok=True)
+    if jobs > 1 and threads is None:  # OpenMP threads of parallel runs would spin against each other
+        import os
+
+        threads = max(1, (os.cpu_count() or 1) // jobs)
     todo = [
         {"env_id": env_id, "env_kwargs": env_kwargs, "agent": a, "seed": s, "episodes": episodes,
          "out": str(out), "buffer_episodes": buffer_episodes, "threads": threads}
@@ -84,32 +80,47 @@ def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episod
         for job in todo:
             done = _run_one(job)
             progress and progress(done)
-    return {a: [SearchResult.from_json(out / a / f"seed{s}.json") for s in range(seeds)] for a in agents}
+    return {a: [load_run(out / a / f"seed{s}.json") for s in range(seeds)] for a in agents}
 
 
-def best_at(result: SearchResult, episodes: int) -> float:
-    curve = result.best_so_far()
-    return float(curve[min(len(curve), episodes) - 1])
+def load_run(path: Path) -> SearchResult:
+    """A bench run's result, with its timings (kept in a file beside it) read back."""
+    import csv
+
+    result = SearchResult.from_json(path)
+    timings = path.with_suffix(".timings.csv")
+    if timings.exists():
+        with timings.open() as f:
+            result.timings = [{"episode": int(r["episode"]), "seconds": float(r["seconds"]), "cache_hit": r["cache_hit"] == "True"}
+                              for r in csv.DictReader(f)]
+    return result
 
 
 def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, command: str = "") -> str:
     """Write bench.md, bench.json and bench.png; return the markdown table."""
     marks = [max(1, round(f * episodes)) for f in FRACTIONS]
+    seeds = len(next(iter(results.values())))
+    head = " | ".join(f"{int(f * 100)}% ({m} ep.)" for f, m in zip(FRACTIONS, marks))
     lines = [
-        f"Best reward so far, mean ± standard error over {len(next(iter(results.values())))} seeds, budget {episodes} episodes.",
+        f"Mean ± standard error over {seeds} seeds, budget {episodes} episodes. Best reward so far, then the hypervolume "
+        "of the (accuracy, device FLOPs, bits) Pareto front, reference point (1, 1, 1) on the scaled objectives "
+        "(agents/metrics.py). Wall time: mean seconds per run.",
         "",
-        "| agent | " + " | ".join(f"{int(f * 100)}% ({m} ep.)" for f, m in zip(FRACTIONS, marks)) + " |",
-        "|---|" + "---:|" * len(marks),
+        f"| agent | reward {head} | hypervolume {head} | wall s |",
+        "|---|" + "---:|" * (2 * len(marks) + 1),
     ]
     summary = {}
     for agent, runs in results.items():
-        cells, summary[agent] = [], {}
-        for f, m in zip(FRACTIONS, marks):
-            values = np.array([best_at(r, m) for r in runs])
-            se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-            cells.append(f"{values.mean():.4f} ± {se:.4f}")
-            summary[agent][f"{int(f * 100)}%"] = {"mean": values.mean(), "se": se, "values": values.tolist()}
-        lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+        cells, summary[agent] = [], {"reward": {}, "hypervolume": {}}
+        for metric, fn in (("reward", best_at), ("hypervolume", hypervolume_at)):
+            for f, m in zip(FRACTIONS, marks):
+                values = [fn(r, m) for r in runs]
+                mean, se = mean_se(values)
+                cells.append(f"{mean:.4f} ± {se:.4f}")
+                summary[agent][metric][f"{int(f * 100)}%"] = {"mean": mean, "se": se, "values": values}
+        wall = [sum(t["seconds"] for t in r.timings) for r in runs]
+        summary[agent]["wall_seconds"] = wall
+        lines.append(f"| {agent} | " + " | ".join(cells) + f" | {np.mean(wall):.0f} |")
     table = "\n".join(lines)
     atomic_write(out / "bench.md", lambda tmp: tmp.write_text((f"`{command}`\n\n" if command else "") + table + "\n"))
     atomic_write(out / "bench.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
@@ -117,23 +128,36 @@ def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, 
     return table
 
 
+def _curves(runs: list[SearchResult], episodes: int, fn) -> np.ndarray:
+    return np.array([[fn(r, e) for e in range(1, episodes + 1)] for r in runs])
+
+
 def _plot(results: dict[str, list[SearchResult]], episodes: int, path: Path) -> None:
-    fig = Figure(figsize=(7, 4.2))
-    ax = fig.subplots()
-    for agent, runs in results.items():
-        curves = np.array([np.resize(r.best_so_far(), episodes) for r in runs])
-        mean = curves.mean(0)
-        se = curves.std(0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.zeros_like(mean)
-        x = np.arange(1, episodes + 1)
-        ax.plot(x, mean, label=agent)
-        ax.fill_between(x, mean - se, mean + se, alpha=0.25)
-    ax.set_xlabel("episode")
-    ax.set_ylabel("best reward so far")
-    ax.set_title("Search algorithms under one budget (band: ± s.e. over seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    """Anytime curves: best reward and hypervolume against evaluations, and best reward against wall time."""
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
+    x = np.arange(1, episodes + 1)
+    for i, (agent, runs) in enumerate(results.items()):
+        for ax, fn in zip(axes[:2], (best_at, hypervolume_at)):
+            curves = _curves(runs, episodes, fn)
+            mean = curves.mean(0)
+            se = curves.std(0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.zeros_like(mean)
+            ax.plot(x, mean, color=f"C{i}", label=agent)
+            ax.fill_between(x, mean - se, mean + se, color=f"C{i}", alpha=0.2)
+        for j, r in enumerate(runs):  # wall time differs per run, so each run is its own line
+            t = np.cumsum([row["seconds"] for row in r.timings])
+            if len(t):
+                axes[2].step(t, r.best_so_far()[: len(t)], where="post", color=f"C{i}", alpha=0.4, label=agent if j == 0 else None)
+    for ax, (xl, yl) in zip(axes, (("episode", "best reward so far"), ("episode", "hypervolume so far"),
+                                   ("wall seconds", "best reward so far"))):
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("band: ± s.e. over seeds")
+    axes[2].set_title("one line per run")
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
 
 
 def plot_search(result: SearchResult, path: Path) -> None:

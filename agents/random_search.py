@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from .common import Callback, SearchResult, new_result, play_episode
+from .common import Callback, SearchResult, new_result, search_loop
 
 
 @dataclass
@@ -20,13 +20,8 @@ class RandomSearch:
 
     def run(self, env: gym.Env, episodes: int, seed: int, callback: Callback | None = None) -> SearchResult:
         rng = np.random.default_rng(seed)
-        result = new_result(self.name, env, seed)
-        for e in range(episodes):
-            _, actions, info, seconds = play_episode(env, lambda _: rng.uniform(self.low, self.high), seed if e == 0 else None)
-            result.record(actions, info, seconds)
-            if callback is not None and callback(result) is False:
-                break
-        return result
+        return search_loop(env, episodes, seed, new_result(self.name, env, seed),
+                           lambda e: lambda _obs: rng.uniform(self.low, self.high), callback=callback)
 
 
 @dataclass
@@ -38,10 +33,6 @@ class UniformSweep:
     name: str = "uniform-sweep"
 
     def run(self, env: gym.Env, episodes: int, seed: int, callback: Callback | None = None) -> SearchResult:
-        result = new_result(self.name, env, seed)
-        for e, ratio in enumerate(np.linspace(self.high, self.low, episodes)):
-            _, actions, info, seconds = play_episode(env, lambda _: ratio, seed if e == 0 else None)
-            result.record(actions, info, seconds)
-            if callback is not None and callback(result) is False:
-                break
-        return result
+        ratios = np.linspace(self.high, self.low, episodes)
+        return search_loop(env, episodes, seed, new_result(self.name, env, seed),
+                           lambda e: lambda _obs: ratios[e], callback=callback)

@@ -1,8 +1,8 @@
-"""Stable-Baselines3 DDPG on a CoInfer environment, with the paper's exploration.
+"""Stable-Baselines3 DDPG and TD3 on a CoInfer environment, with the paper's exploration.
 
 SB3 adds ``ActionNoise`` in the scaled [-1, 1] space around the policy's action,
 which cannot express a normal truncated to the action bounds. So
-:class:`TruncatedNormalDDPG` overrides ``_sample_action``: uniform actions during
+:class:`TruncatedNormalExploration` overrides ``_sample_action`` (for DDPG and TD3 alike): uniform actions during
 warm-up, then a ~ TN(mu(s), sigma^2, 0, 1) with sigma decayed per episode.
 :class:`EpisodeRewardReplayBuffer` relabels every transition of an episode with its
 final reward, as the paper does (discount 1).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3 import DDPG
+from stable_baselines3 import DDPG, TD3
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
@@ -28,8 +28,8 @@ from .common import Callback, SearchResult, new_result
 from .ddpg import truncated_normal
 
 
-class TruncatedNormalDDPG(DDPG):
-    """SB3 DDPG whose exploration is a truncated normal centred on the actor's action."""
+class TruncatedNormalExploration:
+    """Mixed into an SB3 off-policy algorithm: exploration is a truncated normal centred on the actor's action."""
 
     def __init__(self, *args, sigma_start: float = 0.5, sigma_decay: float = 0.95, warmup_episodes: int = 0,
                  lr_critic: float | None = None, **kwargs) -> None:
@@ -59,6 +59,14 @@ class TruncatedNormalDDPG(DDPG):
         if self.lr_critic is not None:  # the paper's critic learns 10x slower than the actor
             for group in self.critic.optimizer.param_groups:
                 group["lr"] = self.lr_critic
+
+
+class TruncatedNormalDDPG(TruncatedNormalExploration, DDPG):
+    """SB3 DDPG with the paper's exploration."""
+
+
+class TruncatedNormalTD3(TruncatedNormalExploration, TD3):
+    """SB3 TD3 (twin critics, delayed actor updates, target smoothing) with the paper's exploration."""
 
 
 class EpisodeRewardReplayBuffer(ReplayBuffer):
@@ -128,6 +136,7 @@ class SB3DDPG:
     """
 
     name = "sb3-ddpg"
+    algorithm: type = TruncatedNormalDDPG
 
     def __init__(self, config: SB3DDPGConfig | None = None, log_dir: str | Path | None = None) -> None:
         self.cfg = config or SB3DDPGConfig()
@@ -139,7 +148,7 @@ class SB3DDPG:
         monitor_file = str(self.log_dir / "monitor") if self.log_dir else None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-        model = TruncatedNormalDDPG(
+        model = self.algorithm(
             "MlpPolicy",
             Monitor(env, monitor_file, info_keywords=("accuracy", "flops", "bits")),
             learning_rate=cfg.lr_actor,
@@ -170,3 +179,11 @@ class SB3DDPG:
             model.learn(total_timesteps=episodes * len(env.unwrapped.layers), callback=_Recorder(result, callback))
         self.model = model
         return result
+
+
+class SB3TD3(SB3DDPG):
+    """SB3's TD3 behind the searcher interface, with :class:`SB3DDPGConfig`'s settings and TD3's own defaults
+    (policy delay 2, target policy noise 0.2 and clip 0.5, in SB3's scaled action space)."""
+
+    name = "sb3-td3"
+    algorithm = TruncatedNormalTD3

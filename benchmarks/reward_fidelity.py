@@ -272,7 +272,7 @@ def main() -> None:
     summary, extra = summarise(rows, gt, config, bps, args.seed)
     header = (f"# Reward fidelity, Tiny id, split {args.split}\n\n"
               f"Command: `.venv/bin/python benchmarks/reward_fidelity.py --split {args.split} --networks {args.networks} "
-              f"--gt-epochs {args.gt_epochs} --seed {args.seed}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
+              f"--gt-epochs {args.gt_epochs} --seed {args.seed} --methods {' '.join(args.methods)}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
               f"(export recipe), seeds {args.gt_seeds}, test accuracy on {len(data.test)} images. Hardware: {platform.processor() or platform.machine()}, "
               f"{torch.get_num_threads()} torch threads. This invocation: {time.time() - started:.0f} s.")
     write_summary(args.out, summary, extra, header)

@@ -12,10 +12,12 @@ import importlib
 import sys
 from typing import Callable, NamedTuple, Sequence
 
+from agents.registry import SEARCHERS
+
 from .args import agent_list, nonnegative_int, parse_splits, positive_int, probability
 
 TINY = "CoInfer-ResNet50-Tiny-v0"
-AGENTS = ("ddpg", "sb3-ddpg", "random", "uniform-sweep")
+AGENTS = tuple(SEARCHERS)
 
 
 class Command(NamedTuple):
@@ -54,7 +56,8 @@ def _train(p: argparse.ArgumentParser) -> None:
 
 def _search(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default=TINY, help="environment id")
-    p.add_argument("--agent", choices=AGENTS, default="ddpg", help="searcher")
+    p.add_argument("--agent", choices=AGENTS, default="ddpg", metavar="AGENT",
+                   help="searcher: " + "; ".join(f"{k}: {e.summary}" for k, e in SEARCHERS.items()))
     p.add_argument("--episodes", type=positive_int, default=1100, help="episodes to play (the paper's MaxEpisode)")
     p.add_argument("--seed", type=int, default=0, help="seeds the searcher and the first reset")
     p.add_argument("--out", default="runs/search", help="run directory")
@@ -67,7 +70,7 @@ def _search(p: argparse.ArgumentParser) -> None:
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default=TINY, help="environment id")
     p.add_argument("--agents", type=agent_list, default="ddpg,sb3-ddpg,random", help=f"comma list of {', '.join(AGENTS)}")
-    p.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 per agent")
+    p.add_argument("--seeds", type=positive_int, default=10, help="seeds 0..N-1 per agent (benchmark protocols ask for at least 10)")
     p.add_argument("--episodes", type=positive_int, default=100, help="episodes per run")
     p.add_argument("--out", default="runs/bench", help="output directory")
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="environment keywords")

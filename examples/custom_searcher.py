@@ -1,4 +1,4 @@
-"""Plug a new search algorithm into coinfer-env: a (1+1) evolution strategy in 20 lines.
+"""Plug a new search algorithm into coinfer-env: a (1+1) evolution strategy in 15 lines.
 
     .venv/bin/python examples/custom_searcher.py --episodes 10
 """
@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 import coinfer_env  # noqa: F401  (registers the ids)
-from agents.common import SearchResult, new_result, play_episode
+from agents.common import SearchResult, new_result, replay, search_loop
 
 
 class OnePlusOneES:
@@ -19,18 +19,19 @@ class OnePlusOneES:
 
     def run(self, env: gym.Env, episodes: int, seed: int, callback=None) -> SearchResult:
         rng = np.random.default_rng(seed)
-        result = new_result(self.name, env, seed)
-        parent = np.full(len(env.unwrapped.layers), 0.8)
-        for e in range(episodes):
-            child = np.clip(parent + self.step * rng.standard_normal(parent.size), 0, 1) if e else parent
-            plan = iter(child)
-            _, actions, info, seconds = play_episode(env, lambda obs: next(plan), seed if e == 0 else None)
-            if result.record(actions, info, seconds):  # True when this episode is the new best
-                parent = child
-            if callback is not None and callback(result) is False:
-                break
-        return result
+        state = {"parent": np.full(env.unwrapped.num_layers, 0.8), "child": None}
 
+        def propose(e: int):
+            p = state["parent"]
+            state["child"] = np.clip(p + self.step * rng.standard_normal(p.size), 0, 1) if e else p
+            return replay(state["child"])  # play the whole vector as one episode
+
+        def keep_if_better(_obs, _actions, info) -> None:
+            if info["reward"] >= result.best_reward:  # record() ran first: this episode is the best so far
+                state["parent"] = state["child"]
+
+        result = new_result(self.name, env, seed)
+        return search_loop(env, episodes, seed, result, propose, keep_if_better, callback)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)

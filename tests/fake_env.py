@@ -13,6 +13,10 @@ class FakePruneEnv(gym.Env):
         self.observation_space = spaces.Box(0.0, 1.0, (12,), np.float32)
         self._i, self._acts = 0, []
 
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
     def _obs(self):
         obs = np.zeros(12, np.float32)
         obs[0] = self._i / (len(self.layers) - 1)
@@ -31,5 +35,7 @@ class FakePruneEnv(gym.Env):
             return self._obs(), 0.0, False, False, {}
         self._i = len(self.layers) - 1
         r = 1.0 - float(np.mean((np.array(self._acts) - self.target) ** 2)) * 4
-        info = {"reward": r, "accuracy": r, "flops": 1, "bits": 1, "eval_seconds": 0.0, "cache_hit": False}
+        acts = np.array(self._acts)
+        info = {"reward": r, "accuracy": r, "nu": 1 - float(acts.mean()), "rho": 1 - float(acts[-1]), "flops": int(100 * acts.mean()),
+                "bits": int(100 * acts[-1]), "flops_original": 100, "bits_original": 100, "eval_seconds": 0.0, "cache_hit": False}
         return self._obs(), r, True, False, info

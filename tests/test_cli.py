@@ -147,7 +147,9 @@ def test_bench_writes_table_json_and_plot(tmp_path):
     table = (tmp_path / "bench.md").read_text()
     assert "| random |" in table and "| uniform-sweep |" in table and "25% (1 ep.)" in table
     assert "coinfer bench" in table  # the exact command is recorded
-    assert len(json.loads((tmp_path / "bench.json").read_text())["random"]["100%"]["values"]) == 2
+    summary = json.loads((tmp_path / "bench.json").read_text())["random"]
+    assert len(summary["reward"]["100%"]["values"]) == 2 and len(summary["hypervolume"]["100%"]["values"]) == 2
+    assert "hypervolume" in table and (tmp_path / "random" / "seed1.timings.csv").exists()
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
 
 
