@@ -45,6 +45,8 @@ class SearchResult:
     best_actions: list[float] = field(default_factory=list)
     best_info: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
+    """Code, weights digest, torch version, threads and device the run used (``coinfer validate`` compares them)."""
     timings: list[dict] = field(default_factory=list)
 
     def record(self, actions: Sequence[float], info: dict, seconds: float) -> bool:
@@ -171,7 +173,9 @@ def new_result(agent: str, env: gym.Env, seed: int) -> SearchResult:
     """An empty result recording the env's id and keywords (less ``cache_dir``: a path of this machine)."""
     spec = env.spec
     kwargs = {k: v for k, v in (spec.kwargs if spec else {}).items() if k != "cache_dir"}
-    return SearchResult(agent=agent, env_id=spec.id if spec else "", env_kwargs=_jsonable(kwargs), seed=seed)
+    provenance = env.unwrapped.provenance() if hasattr(env.unwrapped, "provenance") else {}
+    return SearchResult(agent=agent, env_id=spec.id if spec else "", env_kwargs=_jsonable(kwargs), seed=seed,
+                        provenance=_jsonable(provenance))
 
 
 def _jsonable(obj):

@@ -111,11 +111,17 @@ def _infer(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", help="emulate a link of this rate, e.g. 40KB/s (default: loopback speed)")
 
 
+def _validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("result", help="a search's result.json")
+    p.add_argument("--tolerance", type=float, default=1e-9, help="largest difference of a number that still matches")
+
+
 COMMANDS: dict[str, Command] = {
     "info": Command("print each split point's FLOPs, feature size and payload", _info, "coinfer_cli.info"),
     "train": Command("step 1: train the backbone and a codec per split point", _train, "coinfer_cli.train"),
     "search": Command("step 2: search preserved ratios with an agent", _search, "coinfer_cli.search"),
     "bench": Command("compare searchers under one budget and the same seeds", _bench, "coinfer_cli.bench"),
+    "validate": Command("replay a result's best design and check that its reward matches", _validate, "coinfer_cli.validate"),
     "export": Command("step 3: fine-tune the best design longer and save TorchScript", _export, "coinfer_cli.export"),
     "serve": Command("serve an export's server part over TCP (real co-inference)", _serve, "coinfer_cli.serve"),
     "infer": Command("classify images through `coinfer serve`: real bits, measured latency", _infer, "coinfer_cli.infer"),

@@ -16,7 +16,9 @@ from gymnasium import spaces
 from . import calibration as calib
 from . import checkpoints as ckpt
 from .accounting import DeviceFlopsModel, cost
+from . import render as pictures
 from .architecture import SplitConfig, full_kept, kept_count, prunable_layers
+from .budget import ActionWall
 from .cache import ResultCache, array_digest, code_digest, fingerprint
 from .channels import CHANNELS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
@@ -46,13 +48,17 @@ class CoInferEnv(gym.Env):
     One episode visits each prunable layer of the device part in order (conv1 and
     conv2 of blocks 1..k, then the encoder conv, then the encoder FC) and the agent
     gives each a *preserved ratio*. After the last one the network is pruned,
-    slightly fine-tuned and scored (Zhang, Shao, Mao, Zhang 2021, Algorithm 1).
+    recovered (``evaluation``: the paper's slight fine-tune, or a cheaper, more
+    faithful method, see below) and scored (Zhang, Shao, Mao, Zhang 2021,
+    Algorithm 1).
 
     ## Action Space
     ``Box(0, 1, (1,), float32)``: the preserved ratio a_i of the current layer; it
     keeps ``min(c, max(1, round(a_i c)))`` of its c filters (largest L1 norm).
     Values outside [0, 1] are clipped (``preserved_ratios`` in the final info shows
-    the ratios as applied); NaN, inf or a wrong shape raise ``ValueError``.
+    the ratios as applied); NaN, inf or a wrong shape raise ``ValueError``. With
+    ``flops_budget`` or ``bits_budget`` each ratio is also limited to the largest
+    one that keeps the budgets reachable (AMC's action wall, :mod:`coinfer_env.budget`).
 
     ## Observation Space
     ``Box(0, 1, (12,), float32)``, the paper's equation (1), for the current layer i
@@ -77,29 +83,55 @@ class CoInferEnv(gym.Env):
     layers share one value. Values are clipped into [0, 1].
 
     ## Rewards
-    0 on every step but the last. On the last, with kappa the validation accuracy,
+    0 on every step but the last. On the last, with kappa the validation accuracy
+    after the ``evaluation`` method's recovery (mapped by the shipped calibration
+    line when ``calibrated=True``),
     nu = clip(1 - lambda/Lambda, 0, 1) and rho = clip(1 - omega/Omega, 0, 1):
     ``reward = (H(kappa, nu) + H(kappa, rho) + beta H(nu, rho)) / 3`` with
     H(x, y) = 2xy / (x + y) (0 when x + y = 0). Lambda: FLOPs of the unpruned
     backbone up to the split; lambda: pruned device part with its encoder; Omega:
     the raw split feature at 32 bits; omega: symbols sent x bits per symbol.
 
+    | mode | reward on the last step |
+    |------|-------------------------|
+    | default | the paper's blend above, a float |
+    | ``flops_budget`` / ``bits_budget`` set | kappa alone (AMC); the blend is in ``info["paper_reward"]`` |
+    | ``vector_reward=True`` | ``np.array([kappa, nu, rho])``, with ``reward_space`` Box(0, 1, (3,)) (MO-Gymnasium) |
+
+    | ``evaluation`` | recovery before kappa is read | budget kwargs |
+    |----------------|-------------------------------|---------------|
+    | ``finetune`` | the paper's slight fine-tune of device part and codec (Adam) | ``finetune_steps``, ``finetune_batch``, ``finetune_lr`` |
+    | ``adaptive-bn`` | BN statistics re-estimated, no gradient step (EagleEye) | ``bn_batches`` x ``finetune_batch`` images |
+    | ``reconstruct`` | least-squares refit of each layer whose inputs were pruned, then adaptive BN (ThiNet, AMC) | ``bn_batches`` |
+    | ``distill`` | fine-tune toward the unpruned network's logits and decoder output | ``finetune_steps`` |
+    | ``adaptive-bn+finetune``, ``reconstruct+finetune`` | the stages in turn | both |
+
+    How well each ranks designs against their deployed accuracy is measured by
+    benchmarks/reward_fidelity.py (docs/environment.md).
+
     ## Episode End
     ``terminated`` is True after the L-th step (the encoder FC); ``truncated`` is
     always False. Stepping again before ``reset`` raises ``RuntimeError``.
 
     ## Final info
-    ``accuracy, flops, flops_original, bits, bits_original, nu, rho, R1, R2, R3,
-    reward, preserved_ratios, kept, eval_seconds, cache_hit``. After it,
-    ``env.unwrapped.last_model`` is the pruned, fine-tuned ``SplitNetwork``.
+    ``accuracy, accuracy_raw, flops, flops_original, bits, bits_original, nu, rho,
+    R1, R2, R3, reward, preserved_ratios, kept, eval_seconds, cache_hit`` (and
+    ``paper_reward`` in the budget mode); ``accuracy_raw`` is kappa before
+    calibration. After it, ``env.unwrapped.last_model`` is the pruned, recovered
+    ``SplitNetwork``.
     ``env.unwrapped.evaluate(ratios)`` gives the same info for a whole ratio vector
     in one call; ``env.unwrapped.num_layers`` is L.
+
+    ## Rendering
+    ``render_mode="ansi"``: a text table of the layers with their kept channels;
+    ``"rgb_array"``: the same as a bar chart of kept against original channels,
+    titled with the last episode's accuracy, FLOPs and bits.
 
     ## Arguments
     See docs/environment.md for every keyword and its default.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -117,6 +149,9 @@ class CoInferEnv(gym.Env):
         evaluation: str = "finetune",
         bn_batches: int = 8,
         calibrated: bool = False,
+        flops_budget: float | None = None,
+        bits_budget: float | None = None,
+        vector_reward: bool = False,
         eval_images: int = 1000,
         dataset: str = "cifar10-subset",
         data_root: str | Path = DEFAULT_DATA_ROOT,
@@ -127,6 +162,7 @@ class CoInferEnv(gym.Env):
         cache: bool = True,
         cache_dir: str | Path | None = None,
         eval_seed: int = 0,
+        render_mode: str | None = None,
     ) -> None:
         kw = _check_kwargs(locals())  # from here on only the checked, normalised values are used
         eval_seed, eval_images = kw["eval_seed"], kw["eval_images"]
@@ -150,12 +186,23 @@ class CoInferEnv(gym.Env):
         val = data.val.take(slice(0, eval_images))
         self.trained = self._load_network(weights, eval_seed)
         self.evaluator = Evaluator(self.trained, data.train, val, self.eval_settings)
+        self.weights_sha256 = ckpt.split_digest(self.checkpoint_dir, self.config.width, self.config.split_point) if weights else None
         self.calibration = self._calibration(weights) if kw["calibrated"] else None
         self.layers = prunable_layers(self.config)
         self.full_kept = full_kept(self.config)
         self._static = _static_features(self.layers)
         self._unpruned = cost(self.config, None, self.trained.bits_per_symbol)
         self._device_flops = DeviceFlopsModel(self.config)  # keeps each step in microseconds
+        self.flops_budget, self.bits_budget = kw["flops_budget"], kw["bits_budget"]
+        self._wall = None if self.flops_budget is None and self.bits_budget is None else ActionWall(
+            self.full_kept, self._device_flops, self._unpruned.flops_original, self._unpruned.bits_original,
+            self.trained.bits_per_symbol, self.flops_budget, self.bits_budget)
+        self.render_mode = kw["render_mode"]
+        self.vector_reward = kw["vector_reward"]
+        if self.vector_reward:  # MO-Gymnasium's convention: its wrappers read env.unwrapped.reward_space
+            self.reward_space = spaces.Box(0.0, 1.0, (3,), np.float32)
+            self.reward_dim = 3
+        self._last_info: dict | None = None
         self._cache_base = self._cache_fingerprint(weights, data, val) if cache else None
         self._cache = ResultCache((kw["cache_dir"] or user_cache_dir()) / "eval-cache.sqlite") if cache else None
 
@@ -189,14 +236,12 @@ class CoInferEnv(gym.Env):
     def _calibration(self, weights: Path | None) -> calib.Calibration:
         if weights is None:
             raise ValueError("calibrated=True needs trained weights: a fit belongs to them; drop pretrained=False")
-        digest = ckpt.split_digest(self.checkpoint_dir, self.config.width, self.config.split_point)
-        return calib.lookup(self.checkpoint_dir, self.config.width, self.config.split_point, digest, self.eval_settings)
+        return calib.lookup(self.checkpoint_dir, self.config.width, self.config.split_point, self.weights_sha256, self.eval_settings)
 
     def _cache_fingerprint(self, weights: Path | None, data, val) -> dict:
         """Everything an evaluation's result depends on, besides the kept vector and the thread count."""
         return {
-            "weights": ckpt.split_digest(self.checkpoint_dir, self.config.width, self.config.split_point)
-            if weights else f"random-{self.eval_settings.seed}",
+            "weights": self.weights_sha256 or f"random-{self.eval_settings.seed}",
             "data": array_digest(data.train.images, data.train.labels, val.images, val.labels),
             "code": code_digest(),
             "config": self.config,
@@ -206,6 +251,16 @@ class CoInferEnv(gym.Env):
             "torch": torch.__version__,
         }
 
+    def provenance(self) -> dict:
+        """What a result depends on beyond the env's keywords: code, weights, torch, threads, device (for ``coinfer validate``)."""
+        return {
+            "code": code_digest(),
+            "weights_sha256": self.weights_sha256,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",
+        }
+
     def _cache_key(self) -> str:
         # read at every use: a caller may change the thread count after making the env
         return fingerprint({**self._cache_base, "threads": torch.get_num_threads()})
@@ -213,21 +268,26 @@ class CoInferEnv(gym.Env):
     # -- the MDP -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        self._step, self._ratios = 0, []
+        self._step, self._ratios, self._last_info = 0, [], None
         return self._observation(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._step < 0:
             raise RuntimeError("the episode has ended (or never began): call env.reset() before env.step()")
-        ratio = _check_action(action)
-        self._ratios.append(ratio)
+        self._ratios.append(self._applied(self._step, action))
         self._step += 1
         if self._step < len(self.layers):
-            return self._observation(), 0.0, False, False, {}
+            return self._observation(), self._reward(None), False, False, {}
         self._step = -1
         info = self._finish()
         obs = self._observation_at(len(self.layers) - 1)
-        return obs, float(info["reward"]), True, False, info
+        return obs, self._reward(info), True, False, info
+
+    def _reward(self, info: dict | None) -> float | np.ndarray:
+        """The scalar reward, or with ``vector_reward=True`` the vector (accuracy, nu, rho); zero before the last step."""
+        if self.vector_reward:
+            return np.zeros(3, np.float32) if info is None else np.array([info["accuracy"], info["nu"], info["rho"]], np.float32)
+        return 0.0 if info is None else float(info["reward"])
 
     def _kept(self, ratios: list[float]) -> tuple[int, ...]:
         return tuple(kept_count(a, c) for a, c in zip(ratios, self.full_kept))
@@ -246,8 +306,15 @@ class CoInferEnv(gym.Env):
         values = np.asarray(ratios, dtype=np.float64).reshape(-1)
         if values.shape != (self.num_layers,):
             raise ValueError(f"ratios has {values.size} entries; split point {self.config.split_point} has {self.num_layers} layers")
-        self._ratios, self._step = [_check_action(a) for a in values], -1
+        self._ratios, self._step = [], -1
+        for i, a in enumerate(values):
+            self._ratios.append(self._applied(i, a))
         return self._finish()
+
+    def _applied(self, i: int, action: Any) -> float:
+        """Layer i's ratio as applied: checked, clipped into [0, 1], then limited by the budgets' action wall."""
+        ratio = _check_action(action)
+        return ratio if self._wall is None else self._wall.limit(i, self._kept(self._ratios[:i]), ratio)
 
     def _finish(self) -> dict:
         kept = self._kept(self._ratios)
@@ -273,12 +340,30 @@ class CoInferEnv(gym.Env):
             "bits": c.bits,
             "bits_original": c.bits_original,
             **reward_terms(accuracy, c.flops, c.flops_original, c.bits, c.bits_original, self.beta),
+            **self._budget_terms(accuracy, c.flops, c.flops_original, c.bits, c.bits_original),
             "preserved_ratios": list(self._ratios),
             "kept": list(kept),
             "eval_seconds": time.perf_counter() - start,
             "cache_hit": hit is not None,
         }
+        self._last_info = info
         return info
+
+    def _budget_terms(self, accuracy: float, flops: int, flops_original: int, bits: int, bits_original: int) -> dict:
+        """In the budget mode the reward is the accuracy (AMC); the paper's blend stays in ``paper_reward``."""
+        if self._wall is None:
+            return {}
+        paper = reward_terms(accuracy, flops, flops_original, bits, bits_original, self.beta)["reward"]
+        return {"reward": accuracy, "paper_reward": paper}
+
+    def render(self) -> str | np.ndarray | None:
+        """``ansi``: a text table of the layers and their kept channels; ``rgb_array``: the same as a bar chart."""
+        if self.render_mode is None:
+            return None
+        decided = self._kept(self._ratios)
+        kept = list(decided) + [None] * (len(self.layers) - len(decided))
+        info = self._last_info if self._step < 0 else None
+        return (pictures.ansi if self.render_mode == "ansi" else pictures.rgb_array)(self.layers, kept, info)
 
     def _observation(self) -> np.ndarray:
         return self._observation_at(self._step)
@@ -380,4 +465,8 @@ def _check_kwargs(kw: dict) -> dict:
         "cache": check.boolean("cache", kw["cache"]),
         "cache_dir": check.path_or_none("cache_dir", kw["cache_dir"]),
         "eval_seed": check.integer("eval_seed", kw["eval_seed"], 0),
+        "flops_budget": None if kw["flops_budget"] is None else check.number("flops_budget", kw["flops_budget"], 0, 1, closed_lo=False),
+        "bits_budget": None if kw["bits_budget"] is None else check.number("bits_budget", kw["bits_budget"], 0, 1, closed_lo=False),
+        "vector_reward": check.boolean("vector_reward", kw["vector_reward"]),
+        "render_mode": None if kw["render_mode"] is None else check.choice("render_mode", kw["render_mode"], ("ansi", "rgb_array")),
     }

@@ -142,6 +142,22 @@ def test_search_writes_result_history_and_plot(tmp_path):
     assert (out / "reward.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_validate_replays_the_best_design_and_names_what_differs(tmp_path):
+    out = tmp_path / "run"
+    coinfer("search", "--agent", "random", "--episodes", "2", "--out", out, "--env-kwargs", *FAST)
+    ok = coinfer("validate", out / "result.json")
+    assert "valid:" in ok.stdout and ok.returncode == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["provenance"]["threads"] >= 1 and "code" in result["provenance"]
+    result["best_reward"] += 0.01  # a tampered (or no longer repeatable) result
+    result["provenance"]["torch"] = "0.0"
+    (out / "result.json").write_text(json.dumps(result))
+    bad = coinfer("validate", out / "result.json", check=False)
+    assert bad.returncode == 1 and "INVALID: reward differ" in bad.stdout and "torch: '0.0' then" in bad.stdout
+    (tmp_path / "empty.json").write_text("{}")
+    assert "holds no finished episode" in error_line(coinfer("validate", tmp_path / "empty.json", check=False))
+
+
 def test_bench_writes_table_json_and_plot(tmp_path):
     coinfer("bench", "--agents", "random,uniform-sweep", "--seeds", "2", "--episodes", "2", "--out", tmp_path, "--env-kwargs", *FAST)
     table = (tmp_path / "bench.md").read_text()
