@@ -11,10 +11,12 @@ wall time.
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable
+from dataclasses import asdict
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -35,6 +37,7 @@ def agent_factory(name: str, buffer_episodes: int | None = None, checkpoint: Pat
 
 
 def _run_one(job: dict) -> dict:
+    """One (agent, seed) run on a fresh env; returns the result as a dict, so it can come back from another machine."""
     import gymnasium as gym
     import torch
 
@@ -45,41 +48,68 @@ def _run_one(job: dict) -> dict:
         torch.set_num_threads(job["threads"])
     try:
         # each run its own cache: runs being compared share no results, and pay the same evaluation cost
-        kwargs = {"cache_dir": str(Path(job["out"]) / ".cache" / f"{job['agent']}-seed{job['seed']}"), **job["env_kwargs"]}
+        kwargs = {"cache_dir": str(Path(job["cache_root"]) / f"{job['agent']}-seed{job['seed']}"), **job["env_kwargs"]}
         env = gym.make(job["env_id"], **kwargs)
         agent = agent_factory(job["agent"], job.get("buffer_episodes"))
         result = agent.run(env, job["episodes"], job["seed"])
     finally:
         torch.set_num_threads(before)  # jobs=1 runs here, in the caller's process
     result.env_kwargs = {**result.env_kwargs, **job["env_kwargs"]}
-    path = Path(job["out"]) / job["agent"] / f"seed{job['seed']}.json"
+    return {"agent": job["agent"], "seed": job["seed"], "result": asdict(result)}
+
+
+def _save_run(out: Path, done: dict) -> dict:
+    result = SearchResult(**done["result"])
+    path = out / done["agent"] / f"seed{done['seed']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     result.to_json(path)
     result.write_csv(path.with_suffix(".timings.csv"), result.timings, TIMING_FIELDS)
-    return {"agent": job["agent"], "seed": job["seed"], "path": str(path)}
+    return {"agent": done["agent"], "seed": done["seed"], "path": str(path)}
+
+
+def _on_ray(todo: list[dict], address: str | None, threads: int | None) -> Iterator[dict]:
+    """Each job as a Ray task (``num_cpus`` = its threads) on a local or existing cluster; results as they finish."""
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=threads or 1)(_run_one)
+        pending = [task.remote(job) for job in todo]
+        while pending:
+            finished, pending = ray.wait(pending)
+            yield from ray.get(finished)
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episodes: int, out: Path,
             jobs: int = 1, buffer_episodes: int | None = None, threads: int | None = None,
-            progress: Callable[[dict], None] | None = None) -> dict[str, list[SearchResult]]:
+            progress: Callable[[dict], None] | None = None, backend: str = "local",
+            ray_address: str | None = None) -> dict[str, list[SearchResult]]:
+    """Run every (agent, seed) pair: in this process, in ``jobs`` local processes, or as Ray tasks (``backend="ray"``)."""
     out.mkdir(parents=True, exist_ok=True)
-    if jobs > 1 and threads is None:  # OpenMP threads of parallel runs would spin against each other
-        import os
-
-        threads = max(1, (os.cpu_count() or 1) // jobs)
+    if (jobs > 1 or backend == "ray") and threads is None:  # OpenMP threads of parallel runs would spin against each other
+        threads = max(1, (os.cpu_count() or 1) // jobs) if backend == "local" else 1
     todo = [
         {"env_id": env_id, "env_kwargs": env_kwargs, "agent": a, "seed": s, "episodes": episodes,
-         "out": str(out), "buffer_episodes": buffer_episodes, "threads": threads}
+         "cache_root": str(out / ".cache"), "buffer_episodes": buffer_episodes, "threads": threads}
         for a in agents for s in range(seeds)
     ]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            for done in pool.map(_run_one, todo):
-                progress and progress(done)
+    if backend == "ray":
+        finished: Iterable[dict] = _on_ray(todo, ray_address, threads)
+    elif jobs > 1:
+        pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))
+        finished = pool.map(_run_one, todo)
     else:
-        for job in todo:
-            done = _run_one(job)
-            progress and progress(done)
+        finished = map(_run_one, todo)
+    for done in finished:
+        saved = _save_run(out, done)
+        progress and progress(saved)
+    if jobs > 1 and backend == "local":
+        pool.shutdown()
     return {a: [load_run(out / a / f"seed{s}.json") for s in range(seeds)] for a in agents}
 
 

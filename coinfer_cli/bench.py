@@ -15,6 +15,11 @@ from .files import check_writable_dir
 def run(args: argparse.Namespace) -> int:
     from agents.harness import compare, summarise
 
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError("--backend ray needs Ray: pip install 'ray>=2.9' (or coinfer-env[ray])")
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     make_env(args.env, env_kwargs).close()  # bad input fails before any run starts
     out = Path(args.out)
@@ -23,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     results = compare(args.env, env_kwargs, args.agents, args.seeds, args.episodes, out,
                       jobs=args.jobs, buffer_episodes=args.buffer_episodes, threads=args.threads,
+                      backend=args.backend, ray_address=args.ray_address,
                       progress=lambda d: print(f"done: {d['agent']} seed {d['seed']} ({time.time() - start:.0f} s)", flush=True))
     print(summarise(results, args.episodes, out, command))
     print(f"wrote {out / 'bench.md'}, {out / 'bench.json'}, {out / 'bench.png'} in {time.time() - start:.0f} s")

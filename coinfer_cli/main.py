@@ -76,7 +76,11 @@ def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="environment keywords")
     p.add_argument("--buffer-episodes", type=positive_int, default=100, help="replay capacity in episodes (ddpg, sb3-ddpg)")
     p.add_argument("--jobs", type=positive_int, default=1, help="parallel processes")
-    p.add_argument("--threads", type=positive_int, help="torch threads per process (default: torch's own)")
+    p.add_argument("--threads", type=positive_int, help="torch threads per run (default: torch's own for one job; "
+                   "CPUs / jobs for several; 1 on Ray)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: this process or --jobs processes; ray: each (agent, seed) a Ray task (pip install ray)")
+    p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
 
 
 def _export(p: argparse.ArgumentParser) -> None:

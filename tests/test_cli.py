@@ -142,6 +142,20 @@ def test_search_writes_result_history_and_plot(tmp_path):
     assert (out / "reward.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("parallel", [["--jobs", "2"], ["--backend", "ray"]])
+def test_bench_in_parallel_matches_the_serial_bench(tmp_path, parallel):
+    if "ray" in parallel:
+        pytest.importorskip("ray")
+    args = ["bench", "--agents", "random,tpe", "--seeds", "2", "--episodes", "2", "--threads", "1", "--env-kwargs", *FAST, "cache=true"]
+    coinfer(*args, "--out", tmp_path / "serial")
+    coinfer(*args, *parallel, "--out", tmp_path / "parallel")
+    for agent in ("random", "tpe"):
+        for seed in (0, 1):
+            a, b = (json.loads((tmp_path / d / agent / f"seed{seed}.json").read_text()) for d in ("serial", "parallel"))
+            assert a["history"] == b["history"]
+    assert {p.name for p in (tmp_path / "parallel" / ".cache").iterdir()} == {"random-seed0", "random-seed1", "tpe-seed0", "tpe-seed1"}
+
+
 def test_validate_replays_the_best_design_and_names_what_differs(tmp_path):
     out = tmp_path / "run"
     coinfer("search", "--agent", "random", "--episodes", "2", "--out", out, "--env-kwargs", *FAST)
