@@ -190,17 +190,46 @@ def _plot(results: dict[str, list[SearchResult]], episodes: int, path: Path) -> 
     fig.savefig(path, dpi=110)
 
 
-def plot_search(result: SearchResult, path: Path) -> None:
-    """Reward per episode and the best-so-far curve of one search."""
-    rewards = [h["reward"] for h in result.history]
-    fig = Figure(figsize=(7, 4))  # no pyplot: the caller's matplotlib backend is left alone
-    ax = fig.subplots()
-    ax.plot(range(1, len(rewards) + 1), rewards, ".", alpha=0.6, label="episode reward")
-    ax.plot(range(1, len(rewards) + 1), result.best_so_far(), "-", label="best so far")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("reward")
-    ax.set_title(f"{result.agent} on {result.env_id}, seed {result.seed}")
-    ax.grid(alpha=0.3)
-    ax.legend()
+def pareto_mask(accuracy: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """True for each design no other design beats on both higher accuracy and lower cost."""
+    order = np.lexsort((-accuracy, cost))  # by cost, then best accuracy first
+    mask, best = np.zeros(len(cost), bool), -np.inf
+    for i in order:
+        if accuracy[i] > best:
+            mask[i], best = True, accuracy[i]
+    return mask
+
+
+def plot_search(result: SearchResult, path: Path, unpruned: dict | None = None) -> None:
+    """Left: reward per episode and best so far. Right: every design, accuracy against device FLOPs, bits as colour,
+    the accuracy-FLOPs Pareto front marked, and the unpruned network where given."""
+    h = result.history
+    rewards = [r["reward"] for r in h]
+    f0, b0 = result.best_info["flops_original"], result.best_info["bits_original"]
+    acc = np.array([r["accuracy"] for r in h])
+    flops = np.array([r["flops"] / f0 for r in h])
+    bits = np.array([r["bits"] / b0 for r in h])
+    fig = Figure(figsize=(12, 4.2))  # no pyplot: the caller's matplotlib backend is left alone
+    left, right = fig.subplots(1, 2)
+    left.plot(range(1, len(rewards) + 1), rewards, ".", alpha=0.6, label="episode reward")
+    left.plot(range(1, len(rewards) + 1), result.best_so_far(), "-", label="best so far")
+    left.set_xlabel("episode")
+    left.set_ylabel("reward")
+    left.set_title(f"{result.agent} on {result.env_id}, seed {result.seed}")
+    left.grid(alpha=0.3)
+    left.legend()
+    points = right.scatter(flops, acc, c=bits, cmap="viridis", s=22, label="designs")
+    fig.colorbar(points, ax=right, label="bits sent / raw feature bits")
+    front = pareto_mask(acc, flops)
+    order = np.argsort(flops[front])
+    right.plot(flops[front][order], acc[front][order], "r-", lw=1, label="Pareto front (accuracy, FLOPs)")
+    best = int(np.argmax(rewards))
+    right.scatter([flops[best]], [acc[best]], marker="*", s=200, color="red", label="best reward")
+    if unpruned:
+        right.scatter([unpruned["flops"] / f0], [unpruned["accuracy"]], marker="s", s=60, color="black", label="unpruned")
+    right.set_xlabel("device FLOPs / unpruned")
+    right.set_ylabel("accuracy")
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)

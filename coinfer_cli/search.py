@@ -40,10 +40,13 @@ def run(args: argparse.Namespace) -> int:
     result = agent.run(env, args.episodes, args.seed, callback=after_episode)
     bar.close()
     result.save(out)
-    plot_search(result, out / "reward.png")
+    seconds = time.time() - start
+    unpruned = env.unwrapped.evaluate([1.0] * env.unwrapped.num_layers)  # the reference a design is judged against
+    plot_search(result, out / "reward.png", unpruned)
     info = result.best_info
-    print(f"best reward {result.best_reward:.4f}: accuracy {info['accuracy']:.4f}, "
-          f"FLOPs {info['flops']:,} of {info['flops_original']:,}, bits {info['bits']:,} of {info['bits_original']:,} "
-          f"({len(result.history)} episodes, {time.time() - start:.0f} s)")
+    print(f"best reward {result.best_reward:.4f} ({len(result.history)} episodes, {seconds:.0f} s): accuracy {info['accuracy']:.3f} "
+          f"against {unpruned['accuracy']:.3f} unpruned (same evaluation), device FLOPs {info['flops'] / info['flops_original']:.1%} "
+          f"of unpruned, bits sent {info['bits'] / info['bits_original']:.2%} of the raw feature "
+          f"(unpruned codec: {unpruned['bits'] / unpruned['bits_original']:.2%}; unpruned reward {unpruned['reward']:.4f})")
     print(f"wrote {out / 'result.json'}, {out / 'history.csv'}, {out / 'reward.png'}")
     return 0

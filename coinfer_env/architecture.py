@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterator, Literal, Sequence
 
+import numpy as np
+
 from .validation import integer
 
 IMAGE_SIZE = 32
@@ -34,11 +36,15 @@ class SplitConfig:
         width: channels of the stem; the stage inner widths are width * (1, 2, 4, 8).
         split_point: the split comes after residual block ``split_point`` (1..16).
         num_classes: outputs of the final FC layer.
+        prune_decoder: the decoder keeps the encoder conv's share of its channels
+            (the AutoML paper's Section III: the decoder is pruned with the
+            encoder's ratio); False (the default) keeps the decoder whole.
     """
 
     width: int = 64
     split_point: int = 13
     num_classes: int = 10
+    prune_decoder: bool = False
 
     def __post_init__(self) -> None:
         # frozen: normalise (numpy integers -> int) through object.__setattr__
@@ -46,6 +52,9 @@ class SplitConfig:
         object.__setattr__(self, "split_point", integer(
             "split_point", self.split_point, 1, NUM_BLOCKS, hint=" (the split comes after that residual block; 13 is after conv4_x)"))
         object.__setattr__(self, "num_classes", integer("num_classes", self.num_classes, 1))
+        if not isinstance(self.prune_decoder, (bool, np.bool_)):
+            raise ValueError(f"prune_decoder={self.prune_decoder!r} is invalid: use True or False")
+        object.__setattr__(self, "prune_decoder", bool(self.prune_decoder))
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,9 @@ class CodecPlan:
     """Encoder: conv 3x3/2 (C->enc_ch), BN, ReLU, flatten (D), FC (D->symbols), sigmoid.
 
     Decoder: FC (symbols->dec_features), ReLU, reshape (dec_ch, h, w), deconv 2x2/2
-    (dec_ch->C), BN, ReLU. The decoder is server-side and keeps its unpruned output
-    size, so it always restores the full split feature.
+    (dec_ch->C), BN, ReLU. The decoder is server-side and always restores the full
+    split feature; ``dec_ch`` is pruned with the encoder conv only when the config
+    asks for it (``prune_decoder``).
     """
 
     in_ch: int  # C, channels of the split feature
@@ -226,7 +236,7 @@ def plan(config: SplitConfig, kept: Sequence[int] | None = None) -> tuple[list[B
         b = blocks[j]
         blocks[j] = BlockPlan(b.index, b.in_ch, kept[2 * j], kept[2 * j + 1], b.out_ch, b.stride, b.in_hw)
     c = _unpruned_codec(config)
-    codec = CodecPlan(c.in_ch, c.in_hw, kept[-2], kept[-1], c.dec_ch)
+    codec = CodecPlan(c.in_ch, c.in_hw, kept[-2], kept[-1], kept[-2] if config.prune_decoder else c.dec_ch)
     return blocks, codec
 
 

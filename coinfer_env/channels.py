@@ -93,26 +93,39 @@ class Quantize(Channel):
         return (bits * weights).sum(-1) / self.levels
 
 
-class AWGN(Channel):
-    """Scale to unit average power, add N(0, sigma^2) with SNR = 1/sigma^2, scale back.
+SNR_CONVENTIONS = ("average", "psnr")
 
-    Power is averaged per image over its symbols. Scaling back after the noise keeps
-    the decoder's input on the same scale as on the ideal channel, so one decoder
-    can serve both; the SNR seen by the signal is exactly ``snr_db``.
+
+class AWGN(Channel):
+    """Additive white Gaussian noise; ``snr_db`` means what ``snr_convention`` says.
+
+    ``average`` (the default; the AutoML paper and PAA): scale each image's symbols to
+    unit average power, add N(0, sigma^2) with SNR = 1/sigma^2, scale back. Scaling
+    back keeps the decoder's input on the same scale as on the ideal channel, so one
+    decoder can serve both; the SNR seen by the signal is exactly ``snr_db``.
+
+    ``psnr`` (BottleNet++, Shao and Zhang 2020): peak signal power 1 and no
+    normalisation, so the noise variance is 10^(-snr_db / 10) whatever the signal;
+    the encoder is expected to bound its symbols to [0, 1] (BottleNet++ ends in a
+    sigmoid).
     """
 
-    def __init__(self, snr_db: float = 20.0) -> None:
+    def __init__(self, snr_db: float = 20.0, snr_convention: str = "average") -> None:
         super().__init__()
         if not math.isfinite(float(snr_db)):
             raise ValueError(f"snr_db={snr_db!r} is invalid: use a finite number of decibels, e.g. 20")
-        self.snr_db = float(snr_db)
+        if snr_convention not in SNR_CONVENTIONS:
+            raise ValueError(f"snr_convention={snr_convention!r} is invalid: choose one of {', '.join(SNR_CONVENTIONS)}")
+        self.snr_db, self.convention = float(snr_db), snr_convention
         self.sigma = 10 ** (-self.snr_db / 20)
 
     @property
     def settings(self) -> dict:
-        return {"snr_db": self.snr_db}
+        return {"snr_db": self.snr_db, "snr_convention": self.convention}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.convention == "psnr":
+            return x + self.sigma * torch.randn(x.shape, generator=self._rng(x), device=x.device, dtype=x.dtype)
         dims = tuple(range(1, x.dim()))
         scale = x.pow(2).mean(dim=dims, keepdim=True).clamp_min(1e-12).sqrt()
         noise = torch.randn(x.shape, generator=self._rng(x), device=x.device, dtype=x.dtype)
@@ -163,14 +176,14 @@ def _probability(name: str, p: float) -> float:
     return p
 
 
-CHANNEL_KWARGS = ("bits", "snr_db", "erasure_prob", "flip_prob")
+CHANNEL_KWARGS = ("bits", "snr_db", "erasure_prob", "flip_prob", "snr_convention")
 
 
 def make_channel(name: str = "ideal", **kwargs: float) -> Channel:
     """Build a channel by name.
 
     Keyword arguments: ``bits`` (8), ``snr_db`` (20.0), ``erasure_prob`` (0.1),
-    ``flip_prob`` (0.01). Those the named channel does not use are ignored, so one
+    ``flip_prob`` (0.01), ``snr_convention`` (``average``; ``psnr`` is BottleNet++'s). Those the named channel does not use are ignored, so one
     set of settings can be passed to any channel.
     """
     unknown = sorted(set(kwargs) - set(CHANNEL_KWARGS))
@@ -185,7 +198,7 @@ def make_channel(name: str = "ideal", **kwargs: float) -> Channel:
     if name == "quantize":
         return Quantize(bits)
     if name == "awgn":
-        return AWGN(snr_db)
+        return AWGN(snr_db, kwargs.get("snr_convention", "average"))
     if name == "bec":
         return BinaryErasure(erasure_prob, bits)
     if name == "bsc":

@@ -20,7 +20,7 @@ from . import render as pictures
 from .architecture import SplitConfig, full_kept, kept_count, prunable_layers
 from .budget import ActionWall
 from .cache import ResultCache, array_digest, code_digest, fingerprint
-from .channels import CHANNELS, make_channel
+from .channels import CHANNELS, SNR_CONVENTIONS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
 from .evaluation import METHODS, EvalSettings, Evaluator
 from .network import SplitNetwork
@@ -137,9 +137,11 @@ class CoInferEnv(gym.Env):
         self,
         width: int = 8,
         split_point: int = 13,
+        prune_decoder: bool = False,
         beta: float = 0.5,
         channel: str = "ideal",
         snr_db: float = 20.0,
+        snr_convention: str = "average",
         erasure_prob: float = 0.1,
         flip_prob: float = 0.01,
         bits: int = 8,
@@ -166,9 +168,9 @@ class CoInferEnv(gym.Env):
     ) -> None:
         kw = _check_kwargs(locals())  # from here on only the checked, normalised values are used
         eval_seed, eval_images = kw["eval_seed"], kw["eval_images"]
-        self.config = SplitConfig(kw["width"], kw["split_point"])
+        self.config = SplitConfig(kw["width"], kw["split_point"], prune_decoder=kw["prune_decoder"])
         self.beta = kw["beta"]
-        self.channel_settings = {k: kw[k] for k in ("bits", "snr_db", "erasure_prob", "flip_prob")}
+        self.channel_settings = {k: kw[k] for k in ("bits", "snr_db", "snr_convention", "erasure_prob", "flip_prob")}
         self.channel_name = channel
         make_channel(channel, **self.channel_settings)  # validates the settings now
         _warn_ignored(channel, kw)
@@ -432,8 +434,9 @@ def default_checkpoint_dir(config: SplitConfig) -> Path:
 
 def _warn_ignored(channel: str, kw: dict) -> None:
     """One warning per setting that differs from its default but that ``channel`` does not use."""
-    uses = {"ideal": (), "quantize": ("bits",), "awgn": ("snr_db",), "bec": ("bits", "erasure_prob"), "bsc": ("bits", "flip_prob")}
-    defaults = {"bits": 8, "snr_db": 20.0, "erasure_prob": 0.1, "flip_prob": 0.01}
+    uses = {"ideal": (), "quantize": ("bits",), "awgn": ("snr_db", "snr_convention"), "bec": ("bits", "erasure_prob"),
+            "bsc": ("bits", "flip_prob")}
+    defaults = {"bits": 8, "snr_db": 20.0, "snr_convention": "average", "erasure_prob": 0.1, "flip_prob": 0.01}
     for name, default in defaults.items():
         if kw[name] != default and name not in uses[channel]:
             warnings.warn(f"{name}={kw[name]!r} is ignored: channel={channel!r} does not use it", UserWarning, stacklevel=4)
@@ -444,9 +447,11 @@ def _check_kwargs(kw: dict) -> dict:
     return {
         "width": check.integer("width", kw["width"], 1),
         "split_point": check.integer("split_point", kw["split_point"], 1, 16),
+        "prune_decoder": check.boolean("prune_decoder", kw["prune_decoder"]),
         "beta": check.number("beta", kw["beta"], 0, 1),
         "channel": check.choice("channel", kw["channel"], CHANNELS),
         "snr_db": check.number("snr_db", kw["snr_db"], -100, 100),
+        "snr_convention": check.choice("snr_convention", kw["snr_convention"], SNR_CONVENTIONS),
         "erasure_prob": check.number("erasure_prob", kw["erasure_prob"], 0, 1),
         "flip_prob": check.number("flip_prob", kw["flip_prob"], 0, 1),
         "bits": check.integer("bits", kw["bits"], 1, 16),

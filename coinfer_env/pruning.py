@@ -48,6 +48,12 @@ def _slices(net: SplitNetwork, kept: Sequence[int]) -> dict[str, tuple[torch.Ten
     out["device.encoder.conv"], out["device.encoder.bn"] = (enc, None), (enc, None)
     out["device.encoder.fc"] = (sym, columns)
     out["server.decoder.fc"] = (None, sym)
+    if net.config.prune_decoder:  # mirror the encoder: keep the decoder channels the deconv weighs most
+        deconv = sd["server.decoder.deconv.weight"]  # (in = decoder channels, out, k, k)
+        dec = l1_keep(deconv, kept[-2])
+        rows = (dec[:, None] * pixels + torch.arange(pixels, device=dec.device)).flatten()
+        out["server.decoder.fc"] = (rows, sym)
+        out["server.decoder.deconv"] = (dec, None)
     return out
 
 

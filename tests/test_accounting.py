@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from coinfer_env import build_split_resnet50, cost, prune
+from coinfer_env import SplitNetwork, build_split_resnet50, cost, prune
 from coinfer_env.accounting import DeviceFlopsModel, device_flops
 from coinfer_env.architecture import SplitConfig, full_kept
 
@@ -76,3 +76,17 @@ def test_fast_device_flops_model_equals_layer_by_layer_count(width, k):
         kept = [int(rng.integers(1, f + 1)) for f in full]
         assert model(kept) == device_flops(config, kept)
     assert model(full) == device_flops(config, full)
+
+
+@pytest.mark.parametrize("split, ratio", [(1, 0.5), (5, 0.3), (13, 0.7), (16, 0.25)])
+def test_a_decoder_pruned_with_the_encoders_ratio_is_counted_exactly(split, ratio):
+    """The AutoML paper prunes the decoder with the encoder's ratio: server FLOPs and parameters shrink, and the
+    accounting agrees with FlopCounterMode and the real modules."""
+    torch.manual_seed(0)
+    config = SplitConfig(8, split, prune_decoder=True)
+    net = prune(SplitNetwork(config).eval(), [ratio] * (2 * split + 2))
+    assert net.server.decoder.deconv.in_channels == net.kept[-2] < full_kept(config)[-2]
+    check(net)
+    whole = cost(SplitConfig(8, split), net.kept, net.bits_per_symbol)
+    mine = cost(config, net.kept, net.bits_per_symbol)
+    assert mine.server_flops < whole.server_flops and mine.flops == whole.flops and mine.bits == whole.bits

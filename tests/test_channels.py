@@ -37,6 +37,19 @@ def test_awgn_noise_has_the_requested_snr():
     assert ch.bits_per_symbol == 32
 
 
+def test_psnr_convention_noise_power_is_the_peak_over_the_psnr_whatever_the_signal():
+    """BottleNet++'s convention: peak power 1, no normalisation, so noise power = 10^(-PSNR/10)."""
+    ch = make_channel("awgn", snr_db=20.0, snr_convention="psnr")
+    ch.seed(0)
+    for amplitude in (0.1, 1.0):  # the noise does not follow the signal's power
+        x = amplitude * torch.rand(4, 250_000)
+        noise_power = (ch(x) - x).pow(2).mean().item()
+        assert abs(10 * math.log10(1.0 / noise_power) - 20.0) < 0.05
+    assert ch.clone().settings == {"snr_db": 20.0, "snr_convention": "psnr"}
+    with pytest.raises(ValueError, match="snr_convention='peak'"):
+        make_channel("awgn", snr_convention="peak")
+
+
 def test_bec_erasure_rate_and_mean_value():
     ch = make_channel("bec", erasure_prob=0.25, bits=1)
     ch.seed(1)

@@ -80,3 +80,12 @@ def test_hypervolume_of_a_search_uses_scaled_accuracy_flops_and_bits():
     r.history = [{"reward": 0.1, "accuracy": 0.5, "flops": 100, "bits": 250, "best_reward": 0.1}]
     assert REFERENCE == (1.0, 1.0, 1.0)
     assert hypervolume_at(r, 1) == pytest.approx(0.5 * 0.5 * 0.75)  # (1 - 0.5) x (1 - 100/200) x (1 - 250/1000)
+
+
+def test_pareto_mask_keeps_exactly_the_undominated_designs():
+    from agents.harness import pareto_mask
+
+    acc = np.array([0.5, 0.6, 0.55, 0.7, 0.4])
+    cost = np.array([0.2, 0.5, 0.6, 0.9, 0.1])
+    # (0.55, 0.6) is beaten by (0.6, 0.5); every other design trades accuracy for cost
+    assert pareto_mask(acc, cost).tolist() == [True, True, False, True, True]
