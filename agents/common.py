@@ -187,6 +187,8 @@ def _jsonable(obj):
         return obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return None if math.isnan(obj) else (1e308 if obj > 0 else -1e308)
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
+    if isinstance(obj, str):
+        return str(obj)  # plain str: subclasses (torch's TorchVersion) do not load with weights_only=True
+    if isinstance(obj, (int, float, bool)) or obj is None:
         return obj
     return str(obj)

@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--split", type=int, default=13)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--finetune-steps", type=int, default=16, help="the env's finetune_steps (16 is its default)")
-    parser.add_argument("--evaluation", default="finetune", choices=list(METHODS), help="the env's evaluation method")
+    parser.add_argument("--evaluation", default="reconstruct", choices=list(METHODS), help="the env's evaluation method")
     args = parser.parse_args()
     kw = {"split_point": args.split, "device": args.device, "finetune_steps": args.finetune_steps, "evaluation": args.evaluation}
     env = gym.make("CoInfer-ResNet50-Tiny-v0", cache=False, **kw)

@@ -193,8 +193,10 @@ def write_summary(out: Path, summary: list[dict], extra: dict, header: str) -> N
         for s in pts:
             ax.scatter(s["median_seconds"], s["reward_tau"], marker=marker, color=f"C{list(PROXIES).index(s['method'].split('+calibrated')[0])}",
                        facecolors="none" if "calibrated" in s["method"] else None)
+    present = {s["method"].split("+calibrated")[0] for s in summary}
     for i, m in enumerate(PROXIES):
-        ax.scatter([], [], color=f"C{i}", label=m)
+        if m in present:
+            ax.scatter([], [], color=f"C{i}", label=m)
     ax.set_xlabel("median seconds per Tiny episode (this CPU)")
     ax.set_ylabel("Kendall tau, proxy vs deployed reward")
     ax.set_title("o broad, s narrow, ^ sweep; hollow = +calibrated")

@@ -148,7 +148,7 @@ class CoInferEnv(gym.Env):
         finetune_steps: int = 16,
         finetune_batch: int = 64,
         finetune_lr: float = 1e-3,
-        evaluation: str = "finetune",
+        evaluation: str = "reconstruct",
         bn_batches: int = 8,
         calibrated: bool = False,
         flops_budget: float | None = None,
@@ -258,7 +258,7 @@ class CoInferEnv(gym.Env):
         return {
             "code": code_digest(),
             "weights_sha256": self.weights_sha256,
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a TorchVersion would not load with weights_only=True
             "threads": torch.get_num_threads(),
             "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",
         }

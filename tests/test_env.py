@@ -223,7 +223,7 @@ def test_a_cached_result_equals_a_fresh_evaluation(tmp_path):
 
 
 def test_the_fine_tune_leaves_the_server_and_the_trained_network_untouched():
-    env = gym.make(TINY, split_point=3, eval_images=64, finetune_steps=4, cache=False)
+    env = gym.make(TINY, split_point=3, eval_images=64, finetune_steps=4, evaluation="finetune", cache=False)
     trained = env.unwrapped.trained
     before = {k: v.clone() for k, v in trained.state_dict().items()}
     run_episode(env, [0.6] * 8)

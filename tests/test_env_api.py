@@ -88,7 +88,8 @@ def test_render_modes():
 
 
 def test_async_vector_envs_play_whole_episodes():
-    envs = gym.make_vec(TINY, num_envs=2, vectorization_mode="async", split_point=1, **FAST)
+    # "spawn": a forked child of a process whose OpenMP threads already ran can deadlock (docs/using-with.md)
+    envs = gym.make_vec(TINY, num_envs=2, vectorization_mode="async", vector_kwargs={"context": "spawn"}, split_point=1, **FAST)
     try:
         assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
         envs.reset(seed=0)

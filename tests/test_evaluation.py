@@ -36,8 +36,10 @@ def kept_at(ratio, split=2):
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_each_method_is_deterministic_for_a_fixed_kept_vector(trained, data, method):
+    before = {k: v.clone() for k, v in trained.state_dict().items()}
     ev = Evaluator(trained, data.train, data.val, EvalSettings(method, steps=3, batch=16, bn_batches=2))
     (a, m1), (b, m2) = ev.evaluate(kept_at(0.5)), ev.evaluate(kept_at(0.5))
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in before.items())  # the trained network is never touched
     assert a.accuracy == b.accuracy
     s1, s2 = m1.state_dict(), m2.state_dict()
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
