@@ -212,6 +212,12 @@ class Evaluator:
         self.train = train.to(self.device)
         self.val = val.to(self.device)
         self.settings = settings
+        self._stats: dict[int, list[torch.Tensor]] = {}  # the same batches every episode: drawn and normalised once
+
+    def _stat_batches(self, salt: int) -> list[torch.Tensor]:
+        if salt not in self._stats:
+            self._stats[salt] = _batches(self.train, self.settings, self.settings.bn_batches, salt)
+        return self._stats[salt]
 
     def build(self, kept: Sequence[int]) -> tuple[SplitNetwork, dict]:
         """The pruned, recovered network for ``kept``, and the seconds of each phase."""
@@ -232,9 +238,9 @@ class Evaluator:
             elif stage == "distill":
                 distill(model, self.trained, self.train, s)
             elif stage == "adaptive-bn":
-                adaptive_bn(model, _batches(self.train, s, s.bn_batches, salt=1))
+                adaptive_bn(model, self._stat_batches(salt=1))
             elif stage == "reconstruct":
-                reconstruct(model, self.trained, kept, _batches(self.train, s, s.bn_batches, salt=2), s.seed)
+                reconstruct(model, self.trained, kept, self._stat_batches(salt=2), s.seed)
             phases[stage] = time.perf_counter() - t
         return model.eval(), phases
 
