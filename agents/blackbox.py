@@ -2,8 +2,10 @@
 
 Each episode is one trial: the sampler proposes a preserved ratio for every layer
 at once, the vector is played as an episode through the shared loop
-(:func:`agents.common.search_loop`, so wrappers and the budget mode's action limits
-apply as they do to any agent), and the final info is told back. TPE and CMA-ES
+(:func:`agents.common.design_loop`, so wrappers and the budget mode's action limits
+apply as they do to any agent), and the final info is told back. With ``batch`` > 1,
+that many trials are asked before any is told (Optuna's ask-and-tell allows it), and
+a ``player`` may evaluate them in parallel. TPE and CMA-ES
 maximise the env's scalar reward; NSGA-II maximises the objectives
 (accuracy, nu, rho) as a vector and the best-so-far scalar reward is recorded
 beside it, so every searcher is compared on the same curve.
@@ -19,7 +21,7 @@ from typing import Iterator
 
 import gymnasium as gym
 
-from .common import Callback, SearchResult, new_result, replay, search_loop
+from .common import Callback, Player, SearchResult, design_loop, new_result
 
 SAMPLERS = ("tpe", "nsga2", "cmaes")
 
@@ -46,6 +48,10 @@ class OptunaSearch:
     population: int = 16
     """NSGA-II population size (smaller than Optuna's 50, to breed within short budgets)."""
     name: str = ""
+    batch: int = 1
+    """Trials asked before any is told; the run differs with the batch size (fewer results inform each ask)."""
+    player: Player | None = None
+    """Plays a batch at once (:class:`agents.players.RayPlayer`); None plays on the env, one after another."""
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -67,14 +73,14 @@ class OptunaSearch:
         result = new_result(self.name, env, seed)
         with _quiet_optuna():
             study = self._study(seed)
-            trials = {}
+            asked = []
 
-            def propose(e: int):
-                trials[e] = study.ask()
-                return replay([trials[e].suggest_float(f"a{i:02d}", 0.0, 1.0) for i in range(layers)])
+            def propose(n: int) -> list[list[float]]:
+                asked.extend(study.ask() for _ in range(n))
+                return [[t.suggest_float(f"a{i:02d}", 0.0, 1.0) for i in range(layers)] for t in asked[-n:]]
 
-            def tell(_obs, _actions, info) -> None:
+            def tell(info: dict) -> None:
                 values = [info["accuracy"], info["nu"], info["rho"]] if self.sampler == "nsga2" else info["reward"]
-                study.tell(trials.pop(len(result.history) - 1), values)
+                study.tell(asked.pop(0), values)
 
-            return search_loop(env, episodes, seed, result, propose, tell, callback)
+            return design_loop(env, episodes, seed, result, propose, tell, callback, self.batch, self.player)

@@ -158,6 +158,39 @@ def replay(ratios: Sequence[float]) -> Policy:
     return lambda _obs: next(plan)
 
 
+Outcome = tuple[list, dict, float]
+"""One played design: the actions as the env took them, the final info, seconds."""
+Player = Callable[[list[list[float]]], list[Outcome]]
+"""Plays a batch of designs and returns their outcomes in the same order (see :mod:`agents.players`)."""
+
+
+def design_loop(env: gym.Env, episodes: int, seed: int, result: SearchResult, propose: Callable[[int], list[list[float]]],
+                tell: Callable[[dict], None] | None = None, callback: Callback | None = None, batch: int = 1,
+                player: Player | None = None) -> SearchResult:
+    """The loop of searchers that propose whole ratio vectors (random, TPE, CMA-ES, NSGA-II).
+
+    Ask ``propose(n)`` for up to ``batch`` designs, play them (on ``env`` one after
+    another, or all at once on ``player``), then record and ``tell`` each in the
+    order proposed, so a seed and a batch size give the same run however the batch
+    was played. Each design is played step by step through the env, so wrappers and
+    the budget mode's action wall apply as they do to any agent.
+    """
+    while len(result.history) < episodes:
+        first = len(result.history)
+        designs = propose(min(batch, episodes - first))
+        if player is None:
+            outcomes = [play_episode(env, replay(d), seed if first + i == 0 else None)[1:] for i, d in enumerate(designs)]
+        else:
+            outcomes = player(designs)
+        for actions, info, seconds in outcomes:
+            result.record(actions, info, seconds)
+            if tell is not None:
+                tell(info)
+            if callback is not None and callback(result) is False:
+                return result
+    return result
+
+
 IRRELEVANT = ("cache", "cache_dir", "data_root", "download")  # change where things live, not what an episode gives
 
 

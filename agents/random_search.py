@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from .common import Callback, SearchResult, new_result, search_loop
+from .common import Callback, Player, SearchResult, design_loop, new_result
 
 
 @dataclass
@@ -17,11 +17,17 @@ class RandomSearch:
     low: float = 0.0
     high: float = 1.0
     name: str = "random"
+    batch: int = 1
+    """Designs drawn before any is played (the draws are the same for every batch size)."""
+    player: Player | None = None
+    """Plays a batch at once (:class:`agents.players.RayPlayer`); None plays on the env, one after another."""
 
     def run(self, env: gym.Env, episodes: int, seed: int, callback: Callback | None = None) -> SearchResult:
         rng = np.random.default_rng(seed)
-        return search_loop(env, episodes, seed, new_result(self.name, env, seed),
-                           lambda e: lambda _obs: rng.uniform(self.low, self.high), callback=callback)
+        layers = env.unwrapped.num_layers
+        return design_loop(env, episodes, seed, new_result(self.name, env, seed),
+                           lambda n: rng.uniform(self.low, self.high, size=(n, layers)).tolist(),
+                           callback=callback, batch=self.batch, player=self.player)
 
 
 @dataclass
@@ -31,8 +37,12 @@ class UniformSweep:
     low: float = 0.05
     high: float = 1.0
     name: str = "uniform-sweep"
+    batch: int = 1
+    player: Player | None = None
 
     def run(self, env: gym.Env, episodes: int, seed: int, callback: Callback | None = None) -> SearchResult:
-        ratios = np.linspace(self.high, self.low, episodes)
-        return search_loop(env, episodes, seed, new_result(self.name, env, seed),
-                           lambda e: lambda _obs: ratios[e], callback=callback)
+        ratios = iter(np.linspace(self.high, self.low, episodes))
+        layers = env.unwrapped.num_layers
+        return design_loop(env, episodes, seed, new_result(self.name, env, seed),
+                           lambda n: [[float(next(ratios))] * layers for _ in range(n)],
+                           callback=callback, batch=self.batch, player=self.player)

@@ -2,7 +2,8 @@
 
 Adding a searcher is one entry: a name, a one-line description, and a builder that
 takes the options the CLI may pass (``buffer_episodes``, ``checkpoint``,
-``log_dir``) and ignores those it has no use for. Builders import lazily, so
+``log_dir``, and for searchers that propose whole designs ``batch`` and ``player``)
+and ignores those it has no use for. Builders import lazily, so
 listing the names costs nothing.
 """
 
@@ -13,13 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # the CLI reads this table without importing torch
-    from .common import Searcher
+    from .common import Player, Searcher
 
 
 @dataclass(frozen=True)
 class Entry:
     summary: str
     build: Callable[..., "Searcher"]
+    batched: bool = False
+    """Proposes whole designs, so it can evaluate a batch at once (``batch``, ``player``)."""
 
 
 def _ddpg(buffer_episodes=None, checkpoint=None, **_):
@@ -39,10 +42,10 @@ def _sb3(cls_name: str):
 
 
 def _simple(cls_name: str, module: str, **kwargs):
-    def build(**_):
+    def build(batch=1, player=None, **_):
         import importlib
 
-        return getattr(importlib.import_module(f"agents.{module}"), cls_name)(**kwargs)
+        return getattr(importlib.import_module(f"agents.{module}"), cls_name)(batch=batch, player=player, **kwargs)
 
     return build
 
@@ -51,19 +54,27 @@ SEARCHERS: dict[str, Entry] = {
     "ddpg": Entry("the paper's DDPG, one file to read top to bottom (agents/ddpg.py)", _ddpg),
     "sb3-ddpg": Entry("Stable-Baselines3 DDPG with the paper's exploration and reward relabelling", _sb3("SB3DDPG")),
     "sb3-td3": Entry("Stable-Baselines3 TD3 with the same exploration and relabelling", _sb3("SB3TD3")),
-    "random": Entry("each ratio uniform in [0, 1], independently", _simple("RandomSearch", "random_search")),
-    "uniform-sweep": Entry("one ratio for every layer, swept from 1 down to 0.05", _simple("UniformSweep", "random_search")),
-    "tpe": Entry("Optuna's TPE over the ratio vector (optional extra: optuna)", _simple("OptunaSearch", "blackbox", sampler="tpe")),
+    "random": Entry("each ratio uniform in [0, 1], independently", _simple("RandomSearch", "random_search"), batched=True),
+    "uniform-sweep": Entry("one ratio for every layer, swept from 1 down to 0.05", _simple("UniformSweep", "random_search"), batched=True),
+    "tpe": Entry("Optuna's TPE over the ratio vector (optional extra: optuna)", _simple("OptunaSearch", "blackbox", sampler="tpe"), batched=True),
     "cmaes": Entry("Optuna's CMA-ES over the ratio vector (optional extra: optuna, cmaes)",
-                   _simple("OptunaSearch", "blackbox", sampler="cmaes")),
+                   _simple("OptunaSearch", "blackbox", sampler="cmaes"), batched=True),
     "nsga2": Entry("Optuna's NSGA-II on (accuracy, nu, rho) (optional extra: optuna)",
-                   _simple("OptunaSearch", "blackbox", sampler="nsga2")),
+                   _simple("OptunaSearch", "blackbox", sampler="nsga2"), batched=True),
 }
 
 
+BATCHED = tuple(name for name, entry in SEARCHERS.items() if entry.batched)
+
+
 def make_searcher(name: str, buffer_episodes: int | None = None, checkpoint: Path | None = None,
-                  log_dir: Path | None = None) -> "Searcher":
-    """Build a searcher by its registry name."""
+                  log_dir: Path | None = None, batch: int = 1, player: "Player | None" = None) -> "Searcher":
+    """Build a searcher by its registry name; ``batch`` and ``player`` only for those that propose whole designs."""
     if name not in SEARCHERS:
         raise ValueError(f"agent {name!r} is unknown: choose one of {', '.join(SEARCHERS)}")
-    return SEARCHERS[name].build(buffer_episodes=buffer_episodes, checkpoint=checkpoint, log_dir=log_dir)
+    if batch < 1:
+        raise ValueError(f"batch={batch} is invalid: give 1 or more designs per batch")
+    if (batch > 1 or player is not None) and not SEARCHERS[name].batched:
+        raise ValueError(f"agent {name!r} plays one episode at a time: batches are for {', '.join(BATCHED)}")
+    return SEARCHERS[name].build(buffer_episodes=buffer_episodes, checkpoint=checkpoint, log_dir=log_dir,
+                                 batch=batch, player=player)

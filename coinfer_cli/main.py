@@ -65,6 +65,11 @@ def _search(p: argparse.ArgumentParser) -> None:
     p.add_argument("--buffer-episodes", type=positive_int, default=100,
                    help="replay capacity in episodes (ddpg, sb3-ddpg); warm-up is 2/3 of it")
     p.add_argument("--resume", action="store_true", help="checkpoint every episode and continue from OUT/agent_state.pt (ddpg)")
+    p.add_argument("--batch", type=positive_int, default=1,
+                   help="designs proposed before any result is told (random, uniform-sweep, tpe, cmaes, nsga2)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: play a batch one design after another; ray: on --batch Ray actors at once (pip install ray)")
+    p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
 
 
 def _bench(p: argparse.ArgumentParser) -> None:

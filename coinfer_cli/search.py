@@ -14,11 +14,14 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from agents.common import SearchResult
-    from agents.harness import agent_factory, plot_search
+    from agents.harness import plot_search
+    from agents.registry import BATCHED, make_searcher
     from coinfer_env.checkpoints import remove_stale_temporaries
 
     if args.resume and args.agent != "ddpg":
         raise ValueError(f"--resume works with --agent ddpg only, not {args.agent!r}")
+    if (args.batch > 1 or args.backend == "ray") and args.agent not in BATCHED:
+        raise ValueError(f"--batch and --backend ray work with --agent {', '.join(BATCHED)}, not {args.agent!r}")
     out = Path(args.out)
     check_writable_dir(out, "--out")
     env = make_env(args.env, parse_env_kwargs(args.env_kwargs))  # bad input fails before anything is written
@@ -27,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         for stale in remove_stale_temporaries(out):
             print(f"removed {stale.name}, left by a run that was killed while writing it")
-    agent = agent_factory(args.agent, args.buffer_episodes, checkpoint=checkpoint, log_dir=out / "sb3")
+    player = _player(args, env)
+    agent = make_searcher(args.agent, args.buffer_episodes, checkpoint=checkpoint, log_dir=out / "sb3", batch=args.batch, player=player)
     bar = tqdm(total=args.episodes, desc=f"{args.agent} search", unit="ep")
 
     def after_episode(result: SearchResult) -> None:
@@ -37,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
         bar.refresh()
 
     start = time.time()
-    result = agent.run(env, args.episodes, args.seed, callback=after_episode)
+    try:
+        result = agent.run(env, args.episodes, args.seed, callback=after_episode)
+    finally:
+        if player is not None:
+            player.close()
     bar.close()
     result.save(out)
     seconds = time.time() - start
@@ -50,3 +58,15 @@ def run(args: argparse.Namespace) -> int:
           f"(unpruned codec: {unpruned['bits'] / unpruned['bits_original']:.2%}; unpruned reward {unpruned['reward']:.4f})")
     print(f"wrote {out / 'result.json'}, {out / 'history.csv'}, {out / 'reward.png'}")
     return 0
+
+
+def _player(args: argparse.Namespace, env):
+    """Ray actors for ``--backend ray`` (one per design of a batch); None plays on ``env`` here."""
+    if args.backend != "ray":
+        return None
+    from agents.players import RayPlayer
+
+    try:
+        return RayPlayer(env, workers=args.batch, address=args.ray_address)
+    except ImportError:
+        raise ValueError("--backend ray needs Ray: pip install 'coinfer-env[ray]'") from None

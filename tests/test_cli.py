@@ -156,6 +156,18 @@ def test_bench_in_parallel_matches_the_serial_bench(tmp_path, parallel):
     assert {p.name for p in (tmp_path / "parallel" / ".cache").iterdir()} == {"random-seed0", "random-seed1", "tpe-seed0", "tpe-seed1"}
 
 
+def test_search_plays_a_batch_on_ray_actors_as_it_does_here(tmp_path):
+    """Ray actors play the batch in parallel; the run is the one the local batch gives (both at one thread)."""
+    pytest.importorskip("ray")
+    import os
+
+    args = ["search", "--agent", "tpe", "--episodes", "4", "--batch", "2", "--env-kwargs", *FAST]
+    coinfer(*args, "--out", tmp_path / "here", env={**os.environ, "OMP_NUM_THREADS": "1"})
+    coinfer(*args, "--backend", "ray", "--out", tmp_path / "ray")
+    here, ray = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("here", "ray"))
+    assert len(here["history"]) == 4 and here["history"] == ray["history"]
+
+
 def test_validate_replays_the_best_design_and_names_what_differs(tmp_path):
     out = tmp_path / "run"
     coinfer("search", "--agent", "random", "--episodes", "2", "--out", out, "--env-kwargs", *FAST)
@@ -225,6 +237,8 @@ def test_select_works_from_a_wheel_install(tmp_path):
     (["search", "--env-kwargs", "split_point=40"], "split_point=40"),
     (["search", "--episodes", "0"], "0"),
     (["search", "--agent", "random", "--resume"], "--resume"),
+    (["search", "--agent", "ddpg", "--batch", "2"], "--batch"),
+    (["search", "--agent", "tpe", "--batch", "0"], "0"),
     (["bench", "--agents", ""], "''"),
     (["bench", "--seeds", "0"], "0"),
     (["bench", "--agents", "ddpg,alphazero"], "alphazero"),

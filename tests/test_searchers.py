@@ -89,3 +89,62 @@ def test_pareto_mask_keeps_exactly_the_undominated_designs():
     cost = np.array([0.2, 0.5, 0.6, 0.9, 0.1])
     # (0.55, 0.6) is beaten by (0.6, 0.5); every other design trades accuracy for cost
     assert pareto_mask(acc, cost).tolist() == [True, True, False, True, True]
+
+
+class RecordingPlayer:
+    """A batch player that plays on its own fake env, one design after another, and remembers each batch."""
+
+    def __init__(self):
+        from agents.common import play_episode, replay
+
+        self.env, self.batches = FakePruneEnv(), []
+        self._play = lambda design: play_episode(self.env, replay(design))[1:]
+
+    def __call__(self, designs):
+        self.batches.append([list(d) for d in designs])
+        return [self._play(d) for d in designs]
+
+
+@pytest.mark.parametrize("name", ["random", "uniform-sweep", "tpe", "cmaes", "nsga2"])
+def test_batched_searchers_give_the_same_run_on_a_player_as_on_the_env(name):
+    """A batch player changes where designs are played, never which designs or in what order results are told."""
+    player = RecordingPlayer()
+    here = make_searcher(name, batch=4).run(FakePruneEnv(), episodes=10, seed=2)
+    there = make_searcher(name, batch=4, player=player).run(FakePruneEnv(), episodes=10, seed=2)
+    assert [len(b) for b in player.batches] == [4, 4, 2]
+    assert here.history == there.history
+    played = [d for b in player.batches for d in b]
+    assert here.best_actions == pytest.approx(played[int(np.argmax([h["reward"] for h in here.history]))])
+
+
+def test_random_search_draws_the_same_designs_whatever_the_batch():
+    one = make_searcher("random").run(FakePruneEnv(), episodes=6, seed=4)
+    four = make_searcher("random", batch=4).run(FakePruneEnv(), episodes=6, seed=4)
+    assert one.history == four.history
+
+
+def test_batch_one_tpe_tells_each_trial_before_the_next_ask():
+    """batch=1 is plain sequential TPE: every trial but the running one is complete when the next is asked."""
+    import optuna
+
+    seen = []
+    real_ask = optuna.Study.ask
+
+    def ask(study, *a, **k):
+        seen.append(sum(t.state == optuna.trial.TrialState.RUNNING for t in study.trials))
+        return real_ask(study, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(optuna.Study, "ask", ask)
+        make_searcher("tpe").run(FakePruneEnv(), episodes=5, seed=0)
+        assert seen == [0] * 5
+        seen.clear()
+        make_searcher("tpe", batch=3).run(FakePruneEnv(), episodes=5, seed=0)
+        assert seen == [0, 1, 2, 0, 1]
+
+
+def test_batches_are_refused_for_searchers_that_learn_each_step():
+    with pytest.raises(ValueError, match="'ddpg' plays one episode at a time"):
+        make_searcher("ddpg", batch=2)
+    with pytest.raises(ValueError, match="batch=0"):
+        make_searcher("tpe", batch=0)
