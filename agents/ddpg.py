@@ -42,11 +42,11 @@ class DDPGConfig:
     buffer_episodes: int = 100
     """Replay capacity, in episodes' worth of transitions (2k + 2 per episode)."""
     warmup_fraction: float = 2 / 3
-    """No updates, and uniform random actions, until the buffer is this full."""
+    """No updates until the buffer is this full (the paper); the actions meanwhile are uniform at random (AMC)."""
     sigma_start: float = 0.5
-    """Exploration std of the truncated normal at the end of warm-up."""
+    """(AMC) Exploration std of the truncated normal at the end of warm-up (the paper gives no value)."""
     sigma_decay: float = 0.95
-    """sigma is multiplied by this after every post-warm-up episode."""
+    """(AMC) sigma is multiplied by this after every post-warm-up episode."""
     discount: float = 1.0
     """(AMC) Every transition stores the episode's reward; no discounting."""
     baseline_alpha: float = 0.5

@@ -2,7 +2,8 @@
 
 from .common import Context, Point
 from .partition import ServerPNG, SimplePartition
-from .schemes import IPDR, PAA, BottleNetPP, Proposed, TwoStepPruning
+from .ipdr import IPDR
+from .schemes import PAA, BottleNetPP, Proposed, TwoStepPruning
 
 
 def scheme(name: str, **kwargs):

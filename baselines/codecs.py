@@ -17,7 +17,7 @@ from coinfer_env.channels import Channel
 from coinfer_env.loops import accuracy
 from coinfer_env.recipe import finetune_whole, train_codec
 
-from .common import Context
+from .common import Context, Point, counted_flops
 
 REDUCTION = 16
 
@@ -79,3 +79,14 @@ def train_pipeline(p: Pipeline, ctx: Context, codec_epochs: int | None = None, j
     finetune_whole(p, ctx.data.train, joint_epochs, g)
     p.channel.seed(ctx.seed)
     return accuracy(p, ctx.data.test)
+
+
+def codec_point(name: str, ctx: Context, k: int, p: Pipeline, acc: float, **notes) -> Point:
+    """A design point of a trained pipeline: device and server FLOPs by torch's counter, symbols x bits per symbol."""
+    x = torch.zeros(1, 3, 32, 32, device=ctx.device)
+    p.eval()
+    with torch.no_grad():
+        symbols = p.encoder(p.head(x)).numel()
+    device = counted_flops(lambda t: p.encoder(p.head(t)), x)
+    server = counted_flops(lambda t: p.tail(p.decoder(p.encoder(p.head(t)))), x) - device
+    return Point(name, k, device, symbols * p.channel.bits_per_symbol, acc, server, notes)

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-# FLOP/s. rpi3: the three-step paper's figure; edge-gpu: the AutoML paper's server.
+# FLOP/s. rpi3 (Raspberry Pi 3, 24 GFLOP/s) and edge-gpu (RTX 2080 Ti, 13.45 TFLOP/s): the three-step paper's
+# figures. The AutoML paper's server is a GTX 1080 Ti and it gives no FLOP/s, so its latencies are not reproduced.
 # phone: our assumption for a mid-range phone CPU (~100 GFLOP/s); pass your own with --device-flops.
 DEVICE_PROFILES = {"rpi3": 24e9, "phone": 100e9, "edge-gpu": 13.45e12}
 SERVER_FLOPS = DEVICE_PROFILES["edge-gpu"]

@@ -11,24 +11,13 @@ from torch import nn
 
 from coinfer_env.architecture import SplitConfig, split_feature_shape
 from coinfer_env.channels import make_channel
-from coinfer_env.data import augment, normalize
-from coinfer_env.loops import accuracy, batch_indices, epoch_steps
-from coinfer_env.recipe import BATCH, FINETUNE_LR, finetune_whole, sgd
+from coinfer_env.loops import accuracy
+from coinfer_env.recipe import finetune_whole
 from coinfer_env.pruning import prune
 
-from .codecs import Pipeline, bottlenet_codec, paa_codec, train_pipeline
-from .common import Backbone, Context, Head, Point, Tail, all_blocks, counted_flops, prefix_flops
+from .codecs import Pipeline, bottlenet_codec, codec_point, paa_codec, train_pipeline
+from .common import Backbone, Context, Head, Point, Tail, all_blocks, prefix_flops
 from .partition import partition_accuracy_and_bits
-
-
-def _codec_point(name: str, ctx: Context, k: int, p: Pipeline, acc: float, **notes) -> Point:
-    x = torch.zeros(1, 3, 32, 32, device=ctx.device)
-    p.eval()
-    with torch.no_grad():
-        symbols = p.encoder(p.head(x)).numel()
-    device = counted_flops(lambda t: p.encoder(p.head(t)), x)
-    server = counted_flops(lambda t: p.tail(p.decoder(p.encoder(p.head(t)))), x) - device
-    return Point(name, k, device, symbols * p.channel.bits_per_symbol, acc, server, notes)
 
 
 class BottleNetPP:
@@ -42,7 +31,7 @@ class BottleNetPP:
             net = ctx.plain_network(k)
             enc, dec = bottlenet_codec(net.device.encoder.conv.in_channels)
             p = Pipeline(Head(net, k), enc, ctx.make_channel(), dec, Tail(net, k))
-            out.append(_codec_point(self.name, ctx, k, p, train_pipeline(p, ctx)))
+            out.append(codec_point(self.name, ctx, k, p, train_pipeline(p, ctx)))
         return out
 
 
@@ -65,7 +54,7 @@ class PAA:
             channel = make_channel("awgn", snr_db=self.snr_db)
             channel.seed(ctx.seed)
             p = Pipeline(Head(net, k), enc, channel, dec, Tail(net, k))
-            out.append(_codec_point(self.name, ctx, k, p, train_pipeline(p, ctx, joint_epochs=2), ratio=self.ratio, snr_db=self.snr_db))
+            out.append(codec_point(self.name, ctx, k, p, train_pipeline(p, ctx, joint_epochs=2), ratio=self.ratio, snr_db=self.snr_db))
         return out
 
 
@@ -119,82 +108,6 @@ class TwoStepPruning:
             out.append(Point(self.name, k, flops, bits, acc, ctx.total_flops() - flops,
                              {"whole_ratio": round(ratio, 2), "split_channels": int(mask.sum())}))
         return out
-
-
-def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """1 for the weights above the ``sparsity`` quantile of |w| in this layer."""
-    n = int(sparsity * weight.numel())
-    if n == 0:
-        return torch.ones_like(weight)
-    threshold = weight.abs().flatten().kthvalue(n).values
-    return (weight.abs() > threshold).to(weight.dtype)
-
-
-class IPDR:
-    """Incremental magnitude pruning of the device convs during training, then the conv + FC encoder.
-
-    Sparsity rises linearly to ``sparsity`` over the first 3/4 of the joint phase;
-    each step the mask is recomputed from the dense weights, so masked weights keep
-    learning and can come back ("restored each iteration"). Device FLOPs count only
-    the nonzero weights of the device convs (the theoretical cost of sparse kernels).
-    """
-
-    name = "ipdr"
-
-    def __init__(self, sparsity: float = 0.5) -> None:
-        self.sparsity = sparsity
-
-    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
-        out = []
-        for k in splits:
-            net = ctx.plain_network(k)
-            net.channel = ctx.make_channel()
-            p = Pipeline(Head(net, k), net.device.encoder, net.channel, net.server.decoder, Tail(net, k))
-            self._train(p, ctx)
-            p.channel.seed(ctx.seed)
-            acc = accuracy(p, ctx.data.test)
-            point = _codec_point(self.name, ctx, k, p, acc, sparsity=self.sparsity)
-            point.device_flops = _sparse_flops(p.head, ctx) + counted_flops(p.encoder, p.head(torch.zeros(1, 3, 32, 32, device=ctx.device)))
-            out.append(point)
-        return out
-
-    def _train(self, p: Pipeline, ctx: Context) -> None:
-        train_pipeline(p, ctx, joint_epochs=0)  # codec first, backbone frozen
-        convs = [m for m in p.head.modules() if isinstance(m, nn.Conv2d)]
-        steps = epoch_steps(ctx.epochs, len(ctx.data.train), BATCH)
-        opt = sgd(p.parameters(), FINETUNE_LR)
-        g = torch.Generator().manual_seed(ctx.seed)
-        p.train()
-        for t, idx in zip(range(steps), batch_indices(len(ctx.data.train), BATCH, g)):
-            s = self.sparsity * min(1.0, (t + 1) / (0.75 * steps))
-            dense = [c.weight.detach().clone() for c in convs]
-            for c, d in zip(convs, dense):
-                c.weight.data.mul_(magnitude_mask(d, s))
-            idx = idx.to(ctx.data.train.images.device)
-            x = normalize(augment(ctx.data.train.images[idx], g))
-            loss = nn.functional.cross_entropy(p(x), ctx.data.train.labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            for c, d in zip(convs, dense):
-                c.weight.data.copy_(d)  # restore: the update applies to the dense weights
-            opt.step()
-        for c in convs:
-            c.weight.data.mul_(magnitude_mask(c.weight.detach(), self.sparsity))
-        p.eval()
-
-
-def _sparse_flops(head: nn.Module, ctx: Context) -> int:
-    """2 x nonzero weights x output pixels, summed over the convs of ``head``."""
-    total, hooks = [0], []
-    for m in head.modules():
-        if isinstance(m, nn.Conv2d):
-            hooks.append(m.register_forward_hook(
-                lambda mod, _, out: total.__setitem__(0, total[0] + 2 * int((mod.weight != 0).sum()) * out.shape[2] * out.shape[3])))
-    with torch.no_grad():
-        head(torch.zeros(1, 3, 32, 32, device=ctx.device))
-    for h in hooks:
-        h.remove()
-    return total[0]
 
 
 class Proposed:

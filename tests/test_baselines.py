@@ -17,6 +17,7 @@ from baselines.huffman import canonical_codes, code_lengths, coded_bits, decode,
 from baselines.latency import latency, parse_rate, select
 from baselines.partition import png_bits
 from coinfer_env import SplitConfig, cost
+from coinfer_env.architecture import full_kept
 
 
 def test_png_payload_is_pillows_own_encoding_and_lossless():
@@ -81,9 +82,12 @@ def tiny_context():
 FAST_ENV = {"dataset": "synthetic", "eval_images": 32, "finetune_steps": 1, "cache": False}
 
 
+QUICK = {"ipdr": {"step": 0.5, "max_sparsity": 0.5}}  # one pruning level is enough to smoke-test the loop
+
+
 @pytest.mark.parametrize("name", SCHEMES)
 def test_every_scheme_returns_well_formed_points(tiny_context, name):
-    s = scheme(name, episodes=2, export_epochs=1, buffer_episodes=2) if name.startswith("proposed") else scheme(name)
+    s = scheme(name, episodes=2, export_epochs=1, buffer_episodes=2) if name.startswith("proposed") else scheme(name, **QUICK.get(name, {}))
     points = s.points(tiny_context, [3], FAST_ENV) if name.startswith("proposed") else s.points(tiny_context, [3])
     total = tiny_context.total_flops()
     assert len(points) == 1
@@ -101,8 +105,56 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
         assert p.payload_bits == (C // 16) * (H // 2) * (W // 2) * 8
     elif name == "simple-partition":  # nothing but the backbone on the device
         assert p.device_flops == backbone
+    elif name == "ipdr":  # a dense, physically pruned backbone (FLOPs by the accounting formula) and the AutoML encoder
+        kept = [int(c) for c in p.notes["kept"].split("/")]
+        encoder = cost(SplitConfig(8, 3)).flops - backbone
+        assert p.device_flops == prefix_flops(8, 3, kept + list(full_kept(SplitConfig(8, 3))[-2:])) + encoder
+        assert p.notes["sparsity"] in (0.0, 0.5) and (p.notes["sparsity"] == 0.0) == (p.device_flops == backbone + encoder)
     else:  # pruned device parts compute less than the unpruned backbone with the AutoML encoder
         assert 0 < p.device_flops < cost(SplitConfig(8, 3)).flops
+
+
+def ipdr_masked(ctx, split=3, sparsity=0.5):
+    from baselines.ipdr import ChannelMasks, _pipeline
+
+    net = ctx.plain_network(split)
+    net.channel = ctx.make_channel()
+    masks = ChannelMasks(net)
+    masks.set_sparsity(sparsity)
+    return net, masks, _pipeline(net, split)
+
+
+def test_ipdr_prunes_whole_channels_and_removing_them_changes_no_output(tiny_context):
+    """Masks act after BN, so the physically smaller network computes exactly what the masked one did."""
+    from baselines.ipdr import _pipeline
+
+    net, masks, p = ipdr_masked(tiny_context)
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        masked = p.eval()(x)
+    full = [b.conv1.out_channels for b in net.device.blocks]
+    small = masks.prune()
+    assert [b.conv1.out_channels for b in small.device.blocks] == [c - c // 2 for c in full]
+    with torch.no_grad():
+        pruned = _pipeline(small, 3).eval()(x)
+    assert torch.allclose(masked, pruned, atol=1e-5)
+    head = counted_flops(Head(small, 3), x[:1])
+    assert head == prefix_flops(8, 3, list(small.kept)) and head < 0.5 * prefix_flops(8, 3) + 1
+
+
+def test_ipdr_masks_the_smallest_l2_channels_and_trains_only_the_others(tiny_context):
+    from coinfer_env.loops import train_steps
+    from coinfer_env.recipe import sgd
+
+    net, masks, p = ipdr_masked(tiny_context)
+    conv = net.device.blocks[0].conv1
+    norms = conv.weight.detach().flatten(1).norm(dim=1)
+    assert norms[~masks.masks[0]].max() <= norms[masks.masks[0]].min()
+    before = conv.weight.detach().clone()
+    train_steps(p, tiny_context.data.train, 2, 16, sgd(p.parameters(), 0.1), torch.Generator().manual_seed(0),
+                on_step=masks.restore)
+    changed = (conv.weight.detach() != before).flatten(1).any(1)
+    assert not changed[~masks.masks[0]].any() and changed[masks.masks[0]].all()
 
 
 def test_latency_hand_computed():

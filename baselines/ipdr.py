@@ -1,0 +1,142 @@
+"""IPDR: the three-step framework's incremental network pruning, channel-wise (Shao & Zhang 2020, Sec. III-C).
+
+The paper's recipe, per pruning iteration: (1) in every device layer, mask the output
+channels whose weights have the smallest L2 norms, as many as the iteration's
+sparsity asks; (2) train with the masked channels set to zero, so only unmasked
+weights are updated; (3) give the masked weights back the values they had when the
+iteration began. The sparsity rises level by level, and (framework step 2) stops at
+the first level whose validation accuracy falls below the threshold; the last level
+that met it is kept. The authors' code (``model_pruning.py`` of
+shaojiawei07/Edge_Inference_three-step_framework) re-draws the masks every 150
+batches; here each level is one iteration of ``epochs_per_level`` epochs.
+
+Channels are masked after their BatchNorm, so a masked channel's output is exactly
+zero and removing it changes nothing downstream: the kept network is then pruned
+physically (:func:`coinfer_env.pruning.prune_to`), and its FLOPs are those of a
+smaller dense network, not a sparse kernel's theoretical count.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from coinfer_env.loops import accuracy
+from coinfer_env.network import SplitNetwork
+from coinfer_env.pruning import prune_to
+from coinfer_env.recipe import finetune_whole
+
+from .codecs import Pipeline, codec_point, train_pipeline
+from .common import Context, Head, Point, Tail
+
+
+class ChannelMasks:
+    """Output-channel masks on the conv1 and conv2 of the device blocks, applied after their BN."""
+
+    def __init__(self, net: SplitNetwork) -> None:
+        self.net = net
+        self.layers = [pair for b in net.device.blocks for pair in ((b.conv1, b.bn1), (b.conv2, b.bn2))]
+        self.masks = [torch.ones(conv.out_channels, dtype=torch.bool, device=conv.weight.device) for conv, _ in self.layers]
+        self._saved: list[list[torch.Tensor]] = []
+        self._hooks = [bn.register_forward_hook(self._hook(i)) for i, (_, bn) in enumerate(self.layers)]
+
+    def _hook(self, i: int):
+        return lambda _module, _inputs, out: out * self.masks[i].view(1, -1, 1, 1).to(out.dtype)
+
+    @torch.no_grad()
+    def set_sparsity(self, sparsity: float) -> None:
+        """Mask the ``floor(sparsity * C)`` channels of smallest L2 norm in every layer (one always stays), and
+        remember every weight so that :meth:`restore` can put the masked ones back."""
+        for i, (conv, _) in enumerate(self.layers):
+            c = conv.out_channels
+            drop = min(c - 1, int(sparsity * c))
+            order = torch.argsort(conv.weight.flatten(1).norm(dim=1), stable=True)
+            self.masks[i] = torch.ones(c, dtype=torch.bool, device=conv.weight.device)
+            self.masks[i][order[:drop]] = False
+        self._saved = [[t.detach().clone() for t in _params(conv, bn)] for conv, bn in self.layers]
+
+    @torch.no_grad()
+    def restore(self, _loss: float | None = None) -> None:
+        """Masked channels get back their weights from the start of the iteration (call after every step)."""
+        for mask, (conv, bn), saved in zip(self.masks, self.layers, self._saved):
+            for t, s in zip(_params(conv, bn), saved):
+                t[~mask] = s[~mask]
+
+    def kept(self) -> list[int]:
+        return [int(m.sum()) for m in self.masks]
+
+    def state(self) -> list[torch.Tensor]:
+        return [m.clone() for m in self.masks]
+
+    def load(self, masks: Sequence[torch.Tensor]) -> None:
+        self.masks = [m.clone() for m in masks]
+
+    @torch.no_grad()
+    def prune(self) -> SplitNetwork:
+        """A physically smaller copy of ``net`` without the masked channels; the hooks are removed."""
+        for mask, (conv, _) in zip(self.masks, self.layers):
+            conv.weight[~mask] = 0.0  # zero L1 norm: prune_to's filter choice keeps exactly the unmasked channels
+        for h in self._hooks:
+            h.remove()
+        return prune_to(self.net, self.kept() + list(self.net.kept[-2:]))
+
+
+def _params(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> list[torch.Tensor]:
+    return [conv.weight, bn.weight, bn.bias]
+
+
+def _pipeline(net: SplitNetwork, k: int) -> Pipeline:
+    return Pipeline(Head(net, k), net.device.encoder, net.channel, net.server.decoder, Tail(net, k))
+
+
+@dataclass
+class IPDR:
+    """Incremental channel pruning of the device layers during training, then the conv + FC encoder's codec."""
+
+    step: float = 0.1
+    """Sparsity added at each level."""
+    max_sparsity: float = 0.9
+    """The last level tried."""
+    drop: float = 0.02
+    """Accuracy threshold: the validation accuracy may fall this far below the unpruned codec's (the paper: 95 % to 93 %)."""
+    epochs_per_level: int = 1
+    """Training epochs of each pruning iteration."""
+    name: str = "ipdr"
+
+    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
+        out = []
+        for k in splits:
+            net = ctx.plain_network(k)
+            net.channel = ctx.make_channel()
+            train_pipeline(_pipeline(net, k), ctx, joint_epochs=0)  # step 3's codec first, the backbone frozen
+            small, sparsity, epochs = self.prune_incrementally(net, ctx)
+            p = _pipeline(small, k).to(ctx.device).eval()
+            p.channel.seed(ctx.seed)
+            acc = accuracy(p, ctx.data.test)
+            out.append(codec_point(self.name, ctx, k, p, acc, sparsity=round(sparsity, 2),
+                                   epochs=ctx.epochs + epochs, kept="/".join(map(str, small.kept[:-2]))))
+        return out
+
+    def prune_incrementally(self, net: SplitNetwork, ctx: Context) -> tuple[SplitNetwork, float, int]:
+        """Raise the sparsity until validation accuracy falls below the threshold; (pruned net, its sparsity, epochs spent)."""
+        k = net.config.split_point
+        p = _pipeline(net, k)
+        g = torch.Generator().manual_seed(ctx.seed)
+        floor = accuracy(p, ctx.data.val) - self.drop
+        masks = ChannelMasks(net)
+        best, best_sparsity, epochs = (copy.deepcopy(net.state_dict()), masks.state()), 0.0, 0
+        levels = [round(self.step * i, 6) for i in range(1, int(self.max_sparsity / self.step + 1e-9) + 1)]
+        for sparsity in levels:
+            masks.set_sparsity(sparsity)
+            finetune_whole(p, ctx.data.train, self.epochs_per_level, g, on_step=masks.restore)
+            epochs += self.epochs_per_level
+            if accuracy(p, ctx.data.val) < floor:
+                break
+            best, best_sparsity = (copy.deepcopy(net.state_dict()), masks.state()), sparsity
+        net.load_state_dict(best[0])
+        masks.load(best[1])
+        return masks.prune().eval(), best_sparsity, epochs
