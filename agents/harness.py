@@ -88,8 +88,13 @@ def _on_ray(todo: list[dict], address: str | None, threads: int | None) -> Itera
 def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episodes: int, out: Path,
             jobs: int = 1, buffer_episodes: int | None = None, threads: int | None = None,
             progress: Callable[[dict], None] | None = None, backend: str = "local",
-            ray_address: str | None = None) -> dict[str, list[SearchResult]]:
-    """Run every (agent, seed) pair: in this process, in ``jobs`` local processes, or as Ray tasks (``backend="ray"``)."""
+            ray_address: str | None = None, reuse: bool = False) -> dict[str, list[SearchResult]]:
+    """Run every (agent, seed) pair: in this process, in ``jobs`` local processes, or as Ray tasks (``backend="ray"``).
+
+    With ``reuse``, a run already in ``out`` is kept when it is finished and was made
+    with the same env id, keywords and budget (a killed bench resumes); any other run
+    file there is an error, never silently mixed in.
+    """
     out.mkdir(parents=True, exist_ok=True)
     if (jobs > 1 or backend == "ray") and threads is None:  # OpenMP threads of parallel runs would spin against each other
         threads = max(1, (os.cpu_count() or 1) // jobs) if backend == "local" else 1
@@ -97,6 +102,7 @@ def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episod
         {"env_id": env_id, "env_kwargs": env_kwargs, "agent": a, "seed": s, "episodes": episodes,
          "cache_root": str(out / ".cache"), "buffer_episodes": buffer_episodes, "threads": threads}
         for a in agents for s in range(seeds)
+        if not (reuse and _finished(out / a / f"seed{s}.json", env_id, env_kwargs, episodes))
     ]
     if backend == "ray":
         finished: Iterable[dict] = _on_ray(todo, ray_address, threads)
@@ -111,6 +117,18 @@ def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episod
     if jobs > 1 and backend == "local":
         pool.shutdown()
     return {a: [load_run(out / a / f"seed{s}.json") for s in range(seeds)] for a in agents}
+
+
+def _finished(path: Path, env_id: str, env_kwargs: dict, episodes: int) -> bool:
+    """True if ``path`` holds a finished run of this bench; False if there is none; ValueError if it is another bench's."""
+    if not path.exists():
+        return False
+    run = SearchResult.from_json(path)
+    same = run.env_id == env_id and all(run.env_kwargs.get(k) == v for k, v in env_kwargs.items())
+    if not same or len(run.history) != episodes:
+        raise ValueError(f"{path} is a run of {run.env_id} {run.env_kwargs} with {len(run.history)} episodes, not of this bench "
+                         f"({env_id} {env_kwargs}, {episodes} episodes): give another --out, or drop --reuse")
+    return True
 
 
 def load_run(path: Path) -> SearchResult:

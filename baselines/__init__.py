@@ -3,7 +3,8 @@
 from .common import Context, Point
 from .partition import ServerPNG, SimplePartition
 from .ipdr import IPDR
-from .schemes import PAA, BottleNetPP, Proposed, TwoStepPruning
+from .paa import PAA
+from .schemes import BottleNetPP, Proposed, TwoStepPruning
 
 
 def scheme(name: str, **kwargs):

@@ -23,70 +23,24 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from torch import nn
 
 from coinfer_env.loops import accuracy
 from coinfer_env.network import SplitNetwork
-from coinfer_env.pruning import prune_to
 from coinfer_env.recipe import finetune_whole
 
 from .codecs import Pipeline, codec_point, train_pipeline
 from .common import Context, Head, Point, Tail
+from .masks import ChannelMasks, drop_lowest
 
 
-class ChannelMasks:
-    """Output-channel masks on the conv1 and conv2 of the device blocks, applied after their BN."""
-
-    def __init__(self, net: SplitNetwork) -> None:
-        self.net = net
-        self.layers = [pair for b in net.device.blocks for pair in ((b.conv1, b.bn1), (b.conv2, b.bn2))]
-        self.masks = [torch.ones(conv.out_channels, dtype=torch.bool, device=conv.weight.device) for conv, _ in self.layers]
-        self._saved: list[list[torch.Tensor]] = []
-        self._hooks = [bn.register_forward_hook(self._hook(i)) for i, (_, bn) in enumerate(self.layers)]
-
-    def _hook(self, i: int):
-        return lambda _module, _inputs, out: out * self.masks[i].view(1, -1, 1, 1).to(out.dtype)
-
-    @torch.no_grad()
-    def set_sparsity(self, sparsity: float) -> None:
-        """Mask the ``floor(sparsity * C)`` channels of smallest L2 norm in every layer (one always stays), and
-        remember every weight so that :meth:`restore` can put the masked ones back."""
-        for i, (conv, _) in enumerate(self.layers):
-            c = conv.out_channels
-            drop = min(c - 1, int(sparsity * c))
-            order = torch.argsort(conv.weight.flatten(1).norm(dim=1), stable=True)
-            self.masks[i] = torch.ones(c, dtype=torch.bool, device=conv.weight.device)
-            self.masks[i][order[:drop]] = False
-        self._saved = [[t.detach().clone() for t in _params(conv, bn)] for conv, bn in self.layers]
-
-    @torch.no_grad()
-    def restore(self, _loss: float | None = None) -> None:
-        """Masked channels get back their weights from the start of the iteration (call after every step)."""
-        for mask, (conv, bn), saved in zip(self.masks, self.layers, self._saved):
-            for t, s in zip(_params(conv, bn), saved):
-                t[~mask] = s[~mask]
-
-    def kept(self) -> list[int]:
-        return [int(m.sum()) for m in self.masks]
-
-    def state(self) -> list[torch.Tensor]:
-        return [m.clone() for m in self.masks]
-
-    def load(self, masks: Sequence[torch.Tensor]) -> None:
-        self.masks = [m.clone() for m in masks]
-
-    @torch.no_grad()
-    def prune(self) -> SplitNetwork:
-        """A physically smaller copy of ``net`` without the masked channels; the hooks are removed."""
-        for mask, (conv, _) in zip(self.masks, self.layers):
-            conv.weight[~mask] = 0.0  # zero L1 norm: prune_to's filter choice keeps exactly the unmasked channels
-        for h in self._hooks:
-            h.remove()
-        return prune_to(self.net, self.kept() + list(self.net.kept[-2:]))
-
-
-def _params(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> list[torch.Tensor]:
-    return [conv.weight, bn.weight, bn.bias]
+def l2_masks(masks: ChannelMasks, sparsity: float) -> list[torch.Tensor]:
+    """In every layer, all but the ``floor(sparsity * C)`` channels of smallest weight L2 norm (one always stays)."""
+    out = []
+    for conv, _ in masks.layers:
+        c = conv.out_channels
+        full = torch.ones(c, dtype=torch.bool, device=conv.weight.device)
+        out.append(drop_lowest(conv.weight.detach().flatten(1).norm(dim=1), full, min(c - 1, int(sparsity * c))))
+    return out
 
 
 def _pipeline(net: SplitNetwork, k: int) -> Pipeline:
@@ -131,12 +85,12 @@ class IPDR:
         best, best_sparsity, epochs = (copy.deepcopy(net.state_dict()), masks.state()), 0.0, 0
         levels = [round(self.step * i, 6) for i in range(1, int(self.max_sparsity / self.step + 1e-9) + 1)]
         for sparsity in levels:
-            masks.set_sparsity(sparsity)
+            masks.set(l2_masks(masks, sparsity))
             finetune_whole(p, ctx.data.train, self.epochs_per_level, g, on_step=masks.restore)
             epochs += self.epochs_per_level
             if accuracy(p, ctx.data.val) < floor:
                 break
             best, best_sparsity = (copy.deepcopy(net.state_dict()), masks.state()), sparsity
         net.load_state_dict(best[0])
-        masks.load(best[1])
+        masks.set(best[1])
         return masks.prune().eval(), best_sparsity, epochs

@@ -10,12 +10,11 @@ import torch
 from torch import nn
 
 from coinfer_env.architecture import SplitConfig, split_feature_shape
-from coinfer_env.channels import make_channel
 from coinfer_env.loops import accuracy
 from coinfer_env.recipe import finetune_whole
 from coinfer_env.pruning import prune
 
-from .codecs import Pipeline, bottlenet_codec, codec_point, paa_codec, train_pipeline
+from .codecs import Pipeline, bottlenet_codec, codec_point, train_pipeline
 from .common import Backbone, Context, Head, Point, Tail, all_blocks, prefix_flops
 from .partition import partition_accuracy_and_bits
 
@@ -32,29 +31,6 @@ class BottleNetPP:
             enc, dec = bottlenet_codec(net.device.encoder.conv.in_channels)
             p = Pipeline(Head(net, k), enc, ctx.make_channel(), dec, Tail(net, k))
             out.append(codec_point(self.name, ctx, k, p, train_pipeline(p, ctx)))
-        return out
-
-
-class PAA:
-    """Pruning + asymmetric autoencoder: device blocks L1-pruned to ``ratio``, GDN codec, trained through AWGN."""
-
-    name = "paa"
-
-    def __init__(self, ratio: float = 0.75, snr_db: float = 20.0) -> None:
-        self.ratio, self.snr_db = ratio, snr_db
-
-    def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
-        out = []
-        for k in splits:
-            net = ctx.plain_network(k)
-            n = len(net.prunable_layers)
-            net = prune(net, [self.ratio] * (n - 2) + [1.0, 1.0])
-            enc, dec = paa_codec(net.device.encoder.conv.in_channels)
-            # PAA is an analog scheme: unit-power AWGN, 32 bits per symbol in our accounting.
-            channel = make_channel("awgn", snr_db=self.snr_db)
-            channel.seed(ctx.seed)
-            p = Pipeline(Head(net, k), enc, channel, dec, Tail(net, k))
-            out.append(codec_point(self.name, ctx, k, p, train_pipeline(p, ctx, joint_epochs=2), ratio=self.ratio, snr_db=self.snr_db))
         return out
 
 

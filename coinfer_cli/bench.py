@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     results = compare(args.env, env_kwargs, args.agents, args.seeds, args.episodes, out,
                       jobs=args.jobs, buffer_episodes=args.buffer_episodes, threads=args.threads,
-                      backend=args.backend, ray_address=args.ray_address,
+                      backend=args.backend, ray_address=args.ray_address, reuse=args.reuse,
                       progress=lambda d: print(f"done: {d['agent']} seed {d['seed']} ({time.time() - start:.0f} s)", flush=True))
     print(summarise(results, args.episodes, out, command))
     print(f"wrote {out / 'bench.md'}, {out / 'bench.json'}, {out / 'bench.png'} in {time.time() - start:.0f} s")

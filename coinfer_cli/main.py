@@ -86,6 +86,8 @@ def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: this process or --jobs processes; ray: each (agent, seed) a Ray task (pip install ray)")
     p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the finished runs already in --out that match this bench (resume a killed bench)")
 
 
 def _export(p: argparse.ArgumentParser) -> None:

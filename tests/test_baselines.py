@@ -82,7 +82,7 @@ def tiny_context():
 FAST_ENV = {"dataset": "synthetic", "eval_images": 32, "finetune_steps": 1, "cache": False}
 
 
-QUICK = {"ipdr": {"step": 0.5, "max_sparsity": 0.5}}  # one pruning level is enough to smoke-test the loop
+QUICK = {"ipdr": {"step": 0.5, "max_sparsity": 0.5}, "paa": {"iterations": 2, "score_images": 64}}  # short loops, same code
 
 
 @pytest.mark.parametrize("name", SCHEMES)
@@ -112,15 +112,19 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
         assert p.notes["sparsity"] in (0.0, 0.5) and (p.notes["sparsity"] == 0.0) == (p.device_flops == backbone + encoder)
     else:  # pruned device parts compute less than the unpruned backbone with the AutoML encoder
         assert 0 < p.device_flops < cost(SplitConfig(8, 3)).flops
+    if name == "paa":  # half of the device conv1/conv2 channels are physically gone
+        kept, full = [int(c) for c in p.notes["kept"].split("/")], full_kept(SplitConfig(8, 3))[:-2]
+        assert sum(kept) == sum(full) - round(0.5 * sum(full)) and all(k >= 1 for k in kept)
 
 
 def ipdr_masked(ctx, split=3, sparsity=0.5):
-    from baselines.ipdr import ChannelMasks, _pipeline
+    from baselines.ipdr import _pipeline, l2_masks
+    from baselines.masks import ChannelMasks
 
     net = ctx.plain_network(split)
     net.channel = ctx.make_channel()
     masks = ChannelMasks(net)
-    masks.set_sparsity(sparsity)
+    masks.set(l2_masks(masks, sparsity))
     return net, masks, _pipeline(net, split)
 
 
@@ -190,3 +194,41 @@ def test_select_cli_on_a_small_table(tmp_path, capsys):
     assert main(["select", "--device", "rpi3", "--rate", "10KB/s", "--results", str(tmp_path / "t.csv"), "--min-accuracy", "0.85"]) == 0
     assert "choose x split at 13" in capsys.readouterr().out
     assert main(["select", "--rate", "fast", "--results", str(tmp_path / "t.csv")]) == 2
+
+
+def test_paa_taylor_scores_are_the_loss_derivative_of_a_channel_gate(tiny_context):
+    """Oracle: |dLoss/d gate_c| / (H W) for a gate multiplying channel c, image by image, then averaged."""
+    from baselines.masks import ChannelMasks
+    from baselines.paa import taylor_scores
+    from coinfer_env.data import normalize
+    from coinfer_env.network import Backbone
+
+    net = tiny_context.plain_network(2)
+    masks = ChannelMasks(net)
+    images, labels = tiny_context.data.train.images[:3], tiny_context.data.train.labels[:3]
+    scores = taylor_scores(net, masks, images, labels)
+    gates = [torch.ones(conv.out_channels, requires_grad=True) for conv, _ in masks.layers]
+    hooks = [bn.register_forward_hook(lambda _m, _i, out, g=g: out * g.view(1, -1, 1, 1)) for g, (_, bn) in zip(gates, masks.layers)]
+    expected = [torch.zeros_like(s) for s in scores]
+    model = Backbone(net).eval()
+    for j in range(3):
+        loss = torch.nn.functional.cross_entropy(model(normalize(images[j : j + 1])), labels[j : j + 1], reduction="sum")
+        grads = torch.autograd.grad(loss, gates)
+        for e, gr, (conv, _) in zip(expected, grads, masks.layers):
+            hw = 32 * 32 if conv.stride == (1, 1) else 16 * 16  # blocks 1-2 run at full resolution
+            e += gr.abs() / hw / 3
+    for h in hooks:
+        h.remove()
+    for s, e in zip(scores, expected):
+        assert torch.allclose(s, e, rtol=1e-4, atol=1e-9)
+    assert not any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_paa_prunes_the_globally_lowest_scores_and_keeps_a_channel_per_layer():
+    from baselines.paa import prune_globally
+
+    scores = [torch.tensor([0.1, 0.5]), torch.tensor([0.2, 0.3, 0.05]), torch.tensor([0.01])]
+    masks = [torch.ones(2, dtype=torch.bool), torch.ones(3, dtype=torch.bool), torch.ones(1, dtype=torch.bool)]
+    out = prune_globally(scores, masks, 3)
+    assert [m.tolist() for m in out] == [[False, True], [False, True, False], [True]]
+    assert [m.tolist() for m in prune_globally(scores, out, 10)] == [[False, True], [False, True, False], [True]]

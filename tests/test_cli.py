@@ -168,6 +168,19 @@ def test_search_plays_a_batch_on_ray_actors_as_it_does_here(tmp_path):
     assert len(here["history"]) == 4 and here["history"] == ray["history"]
 
 
+def test_bench_reuse_keeps_finished_runs_and_refuses_another_benchs(tmp_path):
+    args = ["bench", "--agents", "random", "--seeds", "2", "--episodes", "2", "--env-kwargs", *FAST, "--out", tmp_path]
+    coinfer(*args)
+    kept = (tmp_path / "random" / "seed1.json").read_bytes()
+    (tmp_path / "random" / "seed0.json").unlink()  # as if the bench had been killed before this run finished
+    out = coinfer(*args, "--reuse")
+    assert out.stdout.count("done: random") == 1 and (tmp_path / "random" / "seed0.json").exists()
+    assert (tmp_path / "random" / "seed1.json").read_bytes() == kept
+    other = coinfer("bench", "--agents", "random", "--seeds", "2", "--episodes", "3", "--env-kwargs", *FAST,
+                    "--out", tmp_path, "--reuse", check=False)
+    assert "seed0.json" in error_line(other) and "3 episodes" in error_line(other)
+
+
 def test_validate_replays_the_best_design_and_names_what_differs(tmp_path):
     out = tmp_path / "run"
     coinfer("search", "--agent", "random", "--episodes", "2", "--out", out, "--env-kwargs", *FAST)
