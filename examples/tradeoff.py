@@ -1,11 +1,14 @@
 """Trade-off of on-device FLOPs against payload bits, per scheme and split point (the paper's Fig. 2).
 
     .venv/bin/python examples/tradeoff.py [--out runs/tradeoff] [--splits 3,7,13,16|all]
-        [--schemes all] [--episodes 120] [--epochs 4] [--jobs 1] [--device auto] [--seed 0]
+        [--schemes all] [--episodes 120] [--epochs 4] [--jobs 1] [--device auto] [--seeds 3]
 
-Writes ``tradeoff.csv`` (every point, with ``in_plot`` False where test accuracy is
-more than 1 point below the unpruned backbone, which the paper drops) and
-``tradeoff.png`` (log axes, one curve per scheme, the PNG upload as a dashed line).
+Every (scheme, split) is run with seeds 0..N-1. Writes ``tradeoff.csv`` (one row per
+seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.csv``
+(mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
+False where the *mean* test accuracy is more than 1 point below the unpruned
+backbone's, the paper's rule) and ``tradeoff.png`` (log axes, one curve per scheme,
+error bars of one standard error, the PNG upload as a dashed line).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines import SCHEMES, Context, scheme  # noqa: E402
+from coinfer_env.checkpoints import atomic_write  # noqa: E402
 
 DEFAULT_SPLITS = (3, 7, 13, 16)  # the end of each stage
 DROP_BELOW = 0.01
@@ -31,11 +35,44 @@ def run_job(job: dict) -> list[dict]:
     import torch
 
     torch.set_num_threads(job["threads"])
-    ctx = Context.load(device=job["device"], seed=job["seed"], epochs=job["epochs"])
+    ctx = Context.load(device=job["device"], seed=job["seed"], epochs=job["epochs"], dataset=job["dataset"])
     kwargs = {"episodes": job["episodes"], "buffer_episodes": job["buffer_episodes"]} if job["scheme"].startswith("proposed") else {}
     start = time.time()
     points = scheme(job["scheme"], **kwargs).points(ctx, job["splits"])
-    return [{**p.row(), "seconds": round(time.time() - start, 1)} for p in points]
+    return [{**p.row(), "seed": job["seed"], "epochs": p.notes.get("epochs", ""), "seconds": round(time.time() - start, 1)}
+            for p in points]
+
+
+MEASURES = ("device_flops", "payload_bits", "test_accuracy")
+
+
+def mean_rows(rows: list[dict], drop_below: float) -> list[dict]:
+    """Per (scheme, split): mean and standard error over seeds; in_plot by the mean accuracy against the backbone's."""
+    import numpy as np
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["scheme"], r["split_point"]), []).append(r)
+    backbone = np.mean([r["test_accuracy"] for r in groups.get(("server-png", 0), [])] or [max(r["test_accuracy"] for r in rows)])
+    out = []
+    for (name, k), rs in groups.items():
+        row = {"scheme": name, "split_point": k, "seeds": len(rs)}
+        for m in MEASURES:
+            v = np.array([float(r[m]) for r in rs])
+            row[m], row[f"{m}_se"] = float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+        row["in_plot"] = row["test_accuracy"] >= backbone - drop_below
+        out.append(row)
+    return out
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -48,7 +85,8 @@ def plot(rows: list[dict], path: Path) -> None:
     for name in dict.fromkeys(r["scheme"] for r in rows):
         pts = sorted((r for r in rows if r["scheme"] == name and r["in_plot"] and r["split_point"] > 0), key=lambda r: r["split_point"])
         if pts:
-            ax.plot([r["device_flops"] for r in pts], [r["payload_bits"] for r in pts], "o-", label=name)
+            ax.errorbar([r["device_flops"] for r in pts], [r["payload_bits"] for r in pts], xerr=[r["device_flops_se"] for r in pts],
+                        yerr=[r["payload_bits_se"] for r in pts], fmt="o-", capsize=3, label=f"{name} ({pts[0]['seeds']} seeds)")
             for r in pts:
                 ax.annotate(str(r["split_point"]), (r["device_flops"], r["payload_bits"]), fontsize=7, alpha=0.6)
     for r in rows:
@@ -58,7 +96,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("on-device FLOPs per image")
     ax.set_ylabel("payload bits per image")
-    ax.set_title(f"Trade-off, points within {DROP_BELOW:.0%} of the backbone's accuracy (labels: split point)")
+    ax.set_title(f"Trade-off: mean over seeds within {DROP_BELOW:.0%} of the backbone's accuracy; bars: 1 s.e.", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -76,14 +114,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="training epochs per scheme and split")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--seed", type=int, default=0, help="seeds every training run and search")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for every training run and search")
+    parser.add_argument("--dataset", default=None, help="the preset's data unless given (synthetic: a quick smoke run)")
     args = parser.parse_args()
     splits = list(range(1, 17)) if args.splits == "all" else [int(s) for s in args.splits.split(",")]
     names = SCHEMES if args.schemes == "all" else args.schemes.split(",")
     threads = max(1, 16 // max(1, args.jobs)) if args.jobs > 1 else 2
-    jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": args.seed,
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds} is invalid: give 1 or more (3 or more to report noise)")
+    jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
              "epochs": args.epochs, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "threads": threads}
-            for n in names for k in ([0] if n == "server-png" else splits)]
+            for n in names for k in ([0] if n == "server-png" else splits) for seed in range(args.seeds)]
     start = time.time()
     rows: list[dict] = []
     if args.jobs > 1:
@@ -95,18 +136,15 @@ def main() -> None:
         for job in jobs:
             rows += run_job(job)
             print(f"{job['scheme']} split {job['splits'][0]} done ({time.time() - start:.0f} s)", flush=True)
-    backbone = next((r["test_accuracy"] for r in rows if r["scheme"] == "server-png"), max(r["test_accuracy"] for r in rows))
-    for r in rows:
-        r["in_plot"] = r["test_accuracy"] >= backbone - DROP_BELOW
+    means = mean_rows(rows, DROP_BELOW)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "tradeoff.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    plot(rows, out / "tradeoff.png")
-    print(f"wrote {out / 'tradeoff.csv'} and {out / 'tradeoff.png'}: {len(rows)} points, backbone test accuracy {backbone:.4f}, "
-          f"seed {args.seed}, {time.time() - start:.0f} s on {platform.node() or 'this host'}")
+    write_csv(rows, out / "tradeoff.csv")
+    write_csv(means, out / "tradeoff_mean.csv")
+    plot(means, out / "tradeoff.png")
+    backbone = next((r["test_accuracy"] for r in means if r["scheme"] == "server-png"), float("nan"))
+    print(f"wrote {out / 'tradeoff.csv'}, {out / 'tradeoff_mean.csv'} and {out / 'tradeoff.png'}: {len(rows)} rows, "
+          f"backbone test accuracy {backbone:.4f}, seeds 0..{args.seeds - 1}, {time.time() - start:.0f} s on {platform.node() or 'this host'}")
 
 
 if __name__ == "__main__":

@@ -232,3 +232,25 @@ def test_paa_prunes_the_globally_lowest_scores_and_keeps_a_channel_per_layer():
     out = prune_globally(scores, masks, 3)
     assert [m.tolist() for m in out] == [[False, True], [False, True, False], [True]]
     assert [m.tolist() for m in prune_globally(scores, out, 10)] == [[False, True], [False, True, False], [True]]
+
+
+def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(tmp_path):
+    """The figure script: one CSV row per seed, a mean row per (scheme, split) with s.e., and the plot."""
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(repo / "examples" / "tradeoff.py"), "--schemes", "server-png,simple-partition",
+                    "--splits", "3,7", "--seeds", "2", "--dataset", "synthetic", "--device", "cpu", "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    rows = list(csv.DictReader(open(tmp_path / "tradeoff.csv")))
+    assert sorted((r["scheme"], r["split_point"], r["seed"]) for r in rows) == sorted(
+        [("server-png", "0", "0"), ("server-png", "0", "1")] + [("simple-partition", k, s) for k in ("3", "7") for s in ("0", "1")])
+    means = {(r["scheme"], r["split_point"]): r for r in csv.DictReader(open(tmp_path / "tradeoff_mean.csv"))}
+    for (name, k), m in means.items():
+        acc = np.array([float(r["test_accuracy"]) for r in rows if (r["scheme"], r["split_point"]) == (name, k)])
+        assert float(m["test_accuracy"]) == pytest.approx(acc.mean())
+        assert float(m["test_accuracy_se"]) == pytest.approx(acc.std(ddof=1) / np.sqrt(2))
+    assert (tmp_path / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
