@@ -1,6 +1,7 @@
 """The learned codecs of the comparison schemes, and one trainer for all of them.
 
-* BottleNet++ (Shao & Zhang 2020): conv 3x3/2 + BN + sigmoid | transposed conv 2x2/2 + BN + ReLU.
+* BottleNet++ (Shao & Zhang 2020): conv 2x2/2 + BN + sigmoid | transposed conv 2x2/2 + BN + ReLU,
+  the channel reduction chosen per split point.
 * PAA (Jankowski, Gunduz, Mikolajczyk 2020): conv 3x3/2 + GDN + PReLU |
   conv 3x3 + IGDN + PReLU, 2x upsample, conv 3x3 + BN + PReLU.
 
@@ -42,9 +43,11 @@ class GDN(nn.Module):
         return x * norm if self.inverse else x / norm
 
 
-def bottlenet_codec(channels: int) -> tuple[nn.Module, nn.Module]:
-    small = max(1, channels // REDUCTION)
-    encoder = nn.Sequential(nn.Conv2d(channels, small, 3, 2, 1, bias=False), nn.BatchNorm2d(small), nn.Sigmoid())
+def bottlenet_codec(channels: int, reduction: int = REDUCTION) -> tuple[nn.Module, nn.Module]:
+    """BottleNet++ as its paper builds it (Sec. II): conv 2x2 stride 2 to ``channels // reduction`` channels, BN,
+    sigmoid | transposed conv 2x2 stride 2 back to ``channels``, BN, ReLU: 4 x ``reduction`` fewer symbols."""
+    small = max(1, channels // reduction)
+    encoder = nn.Sequential(nn.Conv2d(channels, small, 2, 2, bias=False), nn.BatchNorm2d(small), nn.Sigmoid())
     decoder = nn.Sequential(nn.ConvTranspose2d(small, channels, 2, 2, bias=False), nn.BatchNorm2d(channels), nn.ReLU())
     return encoder, decoder
 

@@ -20,17 +20,34 @@ from .partition import partition_accuracy_and_bits
 
 
 class BottleNetPP:
-    """BottleNet++: the full device backbone, a conv/deconv codec trained through the channel."""
+    """BottleNet++: the full device backbone, a conv/deconv codec trained through the channel.
+
+    Its paper tunes the compression per split point; here, at each split, a codec is
+    trained for every channel reduction in ``reductions`` (most compressing first) and
+    the first whose validation accuracy is within ``drop`` of the backbone's is kept
+    (the paper: under 2 % loss); if none is, the least compressing. Every codec trained
+    counts in the point's ``epochs``.
+    """
 
     name = "bottlenet++"
+
+    def __init__(self, reductions: Sequence[int] = (64, 32, 16, 8, 4), drop: float = 0.02) -> None:
+        self.reductions, self.drop = tuple(sorted(reductions, reverse=True)), drop
 
     def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
         out = []
         for k in splits:
             net = ctx.plain_network(k)
-            enc, dec = bottlenet_codec(net.device.encoder.conv.in_channels)
-            p = Pipeline(Head(net, k), enc, ctx.make_channel(), dec, Tail(net, k))
-            out.append(codec_point(self.name, ctx, k, p, train_pipeline(p, ctx)))
+            floor = accuracy(Backbone(net), ctx.data.val) - self.drop
+            for tried, r in enumerate(self.reductions, 1):
+                fresh = ctx.plain_network(k)  # each candidate from the same trained backbone
+                enc, dec = bottlenet_codec(fresh.device.encoder.conv.in_channels, r)
+                p = Pipeline(Head(fresh, k), enc, ctx.make_channel(), dec, Tail(fresh, k))
+                train_pipeline(p, ctx)
+                if accuracy(p, ctx.data.val) >= floor:
+                    break
+            p.channel.seed(ctx.seed)
+            out.append(codec_point(self.name, ctx, k, p, accuracy(p, ctx.data.test), reduction=r, epochs=tried * (ctx.epochs + 1)))
         return out
 
 

@@ -82,7 +82,8 @@ def tiny_context():
 FAST_ENV = {"dataset": "synthetic", "eval_images": 32, "finetune_steps": 1, "cache": False}
 
 
-QUICK = {"ipdr": {"step": 0.5, "max_sparsity": 0.5}, "paa": {"iterations": 2, "score_images": 64}}  # short loops, same code
+QUICK = {"ipdr": {"step": 0.5, "max_sparsity": 0.5}, "paa": {"iterations": 2, "score_images": 64},
+         "bottlenet++": {"reductions": (64, 16)}}  # short loops, same code
 
 
 @pytest.mark.parametrize("name", SCHEMES)
@@ -100,9 +101,12 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
     assert p.split_point == 3
     C, H, W = 32, 32, 32  # block 3 of the width-8 net: 4 x 8 channels at full resolution
     backbone = prefix_flops(8, 3)
-    if name == "bottlenet++":  # the full device backbone, then conv 3x3/2 to C/16 channels; 8-bit symbols
-        assert p.device_flops == backbone + 2 * C * (C // 16) * 9 * (H // 2) * (W // 2)
-        assert p.payload_bits == (C // 16) * (H // 2) * (W // 2) * 8
+    if name == "bottlenet++":  # the full device backbone, then conv 2x2/2 to C/r channels (r chosen per split); 8-bit symbols
+        r = p.notes["reduction"]
+        assert r in (64, 16) and p.notes["epochs"] == (1 if r == 64 else 2) * (tiny_context.epochs + 1)
+        small = max(1, C // r)  # at least one channel
+        assert p.device_flops == backbone + 2 * C * small * 4 * (H // 2) * (W // 2)
+        assert p.payload_bits == small * (H // 2) * (W // 2) * 8
     elif name == "simple-partition":  # nothing but the backbone on the device
         assert p.device_flops == backbone
     elif name == "ipdr":  # a dense, physically pruned backbone (FLOPs by the accounting formula) and the AutoML encoder
