@@ -12,11 +12,15 @@ from torch import nn
 from coinfer_env.architecture import SplitConfig, split_feature_shape
 from coinfer_env.loops import accuracy
 from coinfer_env.recipe import finetune_whole
+from coinfer_env.training import TrainConfig
 from coinfer_env.pruning import prune
 
 from .codecs import Pipeline, bottlenet_codec, codec_point, train_pipeline
 from .common import Backbone, Context, Head, Point, Tail, all_blocks, prefix_flops
 from .partition import partition_accuracy_and_bits
+
+_STEP1 = TrainConfig()
+STEP1_EPOCHS = _STEP1.codec_epochs + _STEP1.joint_epochs  # the step-1 codec every proposed design starts from
 
 
 class BottleNetPP:
@@ -60,24 +64,27 @@ class TwoStepPruning:
 
     name = "2-step"
 
-    def __init__(self, floor: float = 0.01, step: float = 0.1) -> None:
-        self.floor, self.step = floor, step
+    def __init__(self, floor: float = 0.01, step: float = 0.1, epochs_per_round: int = 1) -> None:
+        self.floor, self.step, self.epochs_per_round = floor, step, epochs_per_round
 
     def prune_whole(self, ctx: Context):
+        """Step 1: (pruned network, unpruned validation accuracy, its uniform ratio, fine-tune epochs spent)."""
         net = ctx.plain_network(16)  # split 16: every block's conv1/conv2 is prunable
         base = accuracy(Backbone(net), ctx.data.val)
-        n, ratio, best = len(net.prunable_layers), 1.0, net
+        n, kept_ratio, best, epochs = len(net.prunable_layers), 1.0, net, 0
+        ratio = 1.0
         while ratio - self.step > 0.05:
             ratio -= self.step
             cand = prune(best, [ratio] * (n - 2) + [1.0, 1.0])
-            finetune_backbone(cand, ctx, 1)
+            finetune_backbone(cand, ctx, self.epochs_per_round)
+            epochs += self.epochs_per_round
             if accuracy(Backbone(cand), ctx.data.val) < base - self.floor:
                 break
-            best = cand
-        return best, base, ratio + self.step
+            best, kept_ratio = cand, ratio
+        return best, base, kept_ratio, epochs
 
     def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
-        net, base, ratio = self.prune_whole(ctx)
+        net, base, ratio, epochs = self.prune_whole(ctx)
         out = []
         for k in splits:
             head, tail = Head(net, k), Tail(net, k)
@@ -99,7 +106,7 @@ class TwoStepPruning:
                 saved += 2 * dropped * block.shortcut[0].in_channels * H * W
             flops = prefix_flops(ctx.width, k, net.kept, full_split=16) - saved
             out.append(Point(self.name, k, flops, bits, acc, ctx.total_flops() - flops,
-                             {"whole_ratio": round(ratio, 2), "split_channels": int(mask.sum())}))
+                             {"whole_ratio": round(ratio, 2), "split_channels": int(mask.sum()), "epochs": epochs}))
         return out
 
 
@@ -125,5 +132,6 @@ class Proposed:
             with tempfile.TemporaryDirectory() as tmp:
                 report = export(env.unwrapped.trained, result.best_info["kept"], ctx.data, Path(tmp), self.export_epochs, seed=ctx.seed)
             out.append(Point(self.name, k, report["flops"], report["bits"], report["test_accuracy"], report["server_flops"],
-                             {"search_reward": round(result.best_reward, 4), "episodes": self.episodes}))
+                             {"search_reward": round(result.best_reward, 4), "episodes": self.episodes,
+                              "epochs": STEP1_EPOCHS + self.export_epochs}))
         return out

@@ -95,6 +95,8 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
     p = points[0]
     assert p.scheme == name and 0.0 <= p.test_accuracy <= 1.0 and p.payload_bits > 0
     assert 0 <= p.device_flops <= total * 1.1 and p.server_flops > 0
+    learned = name not in ("server-png", "simple-partition")
+    assert ("epochs" in p.notes) == learned  # every learned scheme states its training budget
     if name == "server-png":
         assert p.split_point == 0 and p.device_flops == 0 and p.server_flops == total
         return
