@@ -169,11 +169,38 @@ def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, 
         wall = [sum(t["seconds"] for t in r.timings) for r in runs]
         summary[agent]["wall_seconds"] = wall
         lines.append(f"| {agent} | " + " | ".join(cells) + f" | {np.mean(wall):.0f} |")
+    if BASELINE in summary and len(summary) > 1 and seeds > 1:
+        lines += ["", *versus(summary, BASELINE)]
     table = "\n".join(lines)
     atomic_write(out / "bench.md", lambda tmp: tmp.write_text((f"`{command}`\n\n" if command else "") + table + "\n"))
     atomic_write(out / "bench.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
     _plot(results, episodes, out / "bench.png")
     return table
+
+
+BASELINE = "random"
+
+
+def versus(summary: dict, baseline: str = BASELINE) -> list[str]:
+    """Markdown rows: each agent's full-budget mean minus the baseline's, in units of the difference's standard error.
+
+    The runs of two agents are independent, so the difference's s.e. is
+    sqrt(se_a^2 + se_b^2); |z| >= 2 is marked as a difference the seed-to-seed noise
+    does not explain (about 95 % two-sided, normal approximation).
+    """
+    rows = [f"Against {baseline} search at the full budget: difference of means ± its standard error, and z = difference / s.e. "
+            "(|z| ≥ 2 marked *).", "", "| agent | reward difference | z | hypervolume difference | z |", "|---|---:|---:|---:|---:|"]
+    for agent, s in summary.items():
+        if agent == baseline:
+            continue
+        cells = []
+        for metric in ("reward", "hypervolume"):
+            a, b = s[metric]["100%"], summary[baseline][metric]["100%"]
+            diff, se = a["mean"] - b["mean"], float(np.hypot(a["se"], b["se"]))
+            z = diff / se if se > 0 else float("nan")
+            cells += [f"{diff:+.4f} ± {se:.4f}", f"{z:+.1f}{' *' if abs(z) >= 2 else ''}"]
+        rows.append(f"| {agent} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def _curves(runs: list[SearchResult], episodes: int, fn) -> np.ndarray:

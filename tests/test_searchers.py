@@ -148,3 +148,15 @@ def test_batches_are_refused_for_searchers_that_learn_each_step():
         make_searcher("ddpg", batch=2)
     with pytest.raises(ValueError, match="batch=0"):
         make_searcher("tpe", batch=0)
+
+
+def test_versus_random_is_the_difference_of_means_in_units_of_its_standard_error():
+    from agents.harness import versus
+
+    def cell(mean, se):
+        return {"100%": {"mean": mean, "se": se}}
+
+    summary = {"random": {"reward": cell(0.40, 0.003), "hypervolume": cell(0.50, 0.01)},
+               "tpe": {"reward": cell(0.42, 0.004), "hypervolume": cell(0.49, 0.0)}}
+    row = versus(summary)[-1]
+    assert row == "| tpe | +0.0200 ± 0.0050 | +4.0 * | -0.0100 ± 0.0100 | -1.0 |"
