@@ -334,6 +334,9 @@ class CoInferEnv(gym.Env):
             raw = hit["accuracy"]
             self._last_model, self._pending_kept = None, kept  # rebuilt on first access
         accuracy = self.calibration(raw) if self.calibration is not None else raw
+        terms = reward_terms(accuracy, c.flops, c.flops_original, c.bits, c.bits_original, self.beta)
+        if self._wall is not None:  # the budget mode: the reward is the accuracy (AMC); the paper's blend is kept beside it
+            terms = {**terms, "reward": accuracy, "paper_reward": terms["reward"]}
         info = {
             "accuracy": accuracy,
             "accuracy_raw": raw,
@@ -341,8 +344,7 @@ class CoInferEnv(gym.Env):
             "flops_original": c.flops_original,
             "bits": c.bits,
             "bits_original": c.bits_original,
-            **reward_terms(accuracy, c.flops, c.flops_original, c.bits, c.bits_original, self.beta),
-            **self._budget_terms(accuracy, c.flops, c.flops_original, c.bits, c.bits_original),
+            **terms,
             "preserved_ratios": list(self._ratios),
             "kept": list(kept),
             "eval_seconds": time.perf_counter() - start,
@@ -350,13 +352,6 @@ class CoInferEnv(gym.Env):
         }
         self._last_info = info
         return info
-
-    def _budget_terms(self, accuracy: float, flops: int, flops_original: int, bits: int, bits_original: int) -> dict:
-        """In the budget mode the reward is the accuracy (AMC); the paper's blend stays in ``paper_reward``."""
-        if self._wall is None:
-            return {}
-        paper = reward_terms(accuracy, flops, flops_original, bits, bits_original, self.beta)["reward"]
-        return {"reward": accuracy, "paper_reward": paper}
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: a text table of the layers and their kept channels; ``rgb_array``: the same as a bar chart."""
