@@ -160,6 +160,12 @@ def replay(ratios: Sequence[float]) -> Policy:
 
 Outcome = tuple[list, dict, float]
 """One played design: the actions as the env took them, the final info, seconds."""
+
+
+def play_design(env: gym.Env, design: Sequence[float], seed: int | None = None) -> Outcome:
+    """Play a whole ratio vector as one episode, step by step."""
+    _, actions, info, seconds = play_episode(env, replay(design), seed)
+    return actions, info, seconds
 Player = Callable[[list[list[float]]], list[Outcome]]
 """Plays a batch of designs and returns their outcomes in the same order (see :mod:`agents.players`)."""
 
@@ -179,7 +185,7 @@ def design_loop(env: gym.Env, episodes: int, seed: int, result: SearchResult, pr
         first = len(result.history)
         designs = propose(min(batch, episodes - first))
         if player is None:
-            outcomes = [play_episode(env, replay(d), seed if first + i == 0 else None)[1:] for i, d in enumerate(designs)]
+            outcomes = [play_design(env, d, seed if first + i == 0 else None) for i, d in enumerate(designs)]
         else:
             outcomes = player(designs)
         for actions, info, seconds in outcomes:

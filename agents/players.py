@@ -5,7 +5,8 @@ they need any result back, so a batch can be evaluated at once. ``RayPlayer`` ke
 ``workers`` actors alive for the whole search (building an env loads the network and
 the data, which costs more than a Tiny episode's recovery step), hands each design
 to the next free actor, and returns the outcomes in the order the designs came, so
-a seed and a batch size give the same run on one machine or on a cluster.
+a seed and a batch size give the same run however the batch is played (tested
+against playing it here, on a local Ray instance; a remote cluster is not tested).
 
 Every actor builds its env from the caller's ``env.spec`` (the id, the keywords and
 any wrappers ``gym.make`` applied) and runs torch with ``threads`` threads. The
@@ -19,7 +20,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from .common import Outcome, play_episode, replay
+from .common import Outcome, play_design
 
 
 class _Worker:
@@ -34,8 +35,7 @@ class _Worker:
         self.env = gym.make(spec)
 
     def play(self, design: list[float]) -> Outcome:
-        _, actions, info, seconds = play_episode(self.env, replay(design))
-        return actions, info, seconds
+        return play_design(self.env, design)
 
 
 class RayPlayer:

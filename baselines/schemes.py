@@ -47,11 +47,10 @@ class BottleNetPP:
                 fresh = ctx.plain_network(k)  # each candidate from the same trained backbone
                 enc, dec = bottlenet_codec(fresh.device.encoder.conv.in_channels, r)
                 p = Pipeline(Head(fresh, k), enc, ctx.make_channel(), dec, Tail(fresh, k))
-                train_pipeline(p, ctx)
+                test = train_pipeline(p, ctx)  # the test accuracy, used only for the candidate kept
                 if accuracy(p, ctx.data.val) >= floor:
                     break
-            p.channel.seed(ctx.seed)
-            out.append(codec_point(self.name, ctx, k, p, accuracy(p, ctx.data.test), reduction=r, epochs=tried * (ctx.epochs + 1)))
+            out.append(codec_point(self.name, ctx, k, p, test, reduction=r, epochs=tried * (ctx.epochs + 1)))
         return out
 
 

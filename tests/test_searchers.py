@@ -95,10 +95,10 @@ class RecordingPlayer:
     """A batch player that plays on its own fake env, one design after another, and remembers each batch."""
 
     def __init__(self):
-        from agents.common import play_episode, replay
+        from agents.common import play_design
 
         self.env, self.batches = FakePruneEnv(), []
-        self._play = lambda design: play_episode(self.env, replay(design))[1:]
+        self._play = lambda design: play_design(self.env, design)
 
     def __call__(self, designs):
         self.batches.append([list(d) for d in designs])
