@@ -74,11 +74,11 @@ class Pipeline(nn.Module):
         return self.tail(self.decoder(self.channel(self.encoder(self.head(x)))))
 
 
-def train_pipeline(p: Pipeline, ctx: Context, codec_epochs: int | None = None, joint_epochs: int = 1) -> float:
-    """Codec with the backbone frozen (Adam), then a short joint fine-tune (SGD); test accuracy."""
+def train_pipeline(p: Pipeline, ctx: Context, codec_epochs: int, joint_epochs: int = 1) -> float:
+    """Codec with the backbone frozen (Adam), then a joint fine-tune of everything (SGD); test accuracy."""
     p = p.to(ctx.device)
     g = torch.Generator().manual_seed(ctx.seed)
-    train_codec(p, [p.encoder, p.decoder], ctx.data.train, codec_epochs or ctx.epochs, g)
+    train_codec(p, [p.encoder, p.decoder], ctx.data.train, codec_epochs, g)
     finetune_whole(p, ctx.data.train, joint_epochs, g)
     p.channel.seed(ctx.seed)
     return accuracy(p, ctx.data.test)

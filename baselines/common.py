@@ -47,8 +47,10 @@ class Context:
         data: train / val / test images; train already on ``device``.
         device: where training runs.
         seed: seeds every training run.
-        epochs: training epochs each scheme may spend per split point (codecs, fine-tunes).
-            env_id: the environment the proposed method searches.
+        budget: training epochs over ``data.train`` that every learned scheme spends per split
+            point, all its stages together (see :func:`left_over`); the proposed method's
+            include the step-1 codec it starts from.
+        env_id: the environment the proposed method searches.
         channel, channel_kwargs: the link every learned codec is trained and scored through.
     """
 
@@ -57,7 +59,7 @@ class Context:
     data: Splits
     device: torch.device
     seed: int = 0
-    epochs: int = 4
+    budget: int = 12
     env_id: str = "CoInfer-ResNet50-Tiny-v0"
     channel: str = "quantize"
     channel_kwargs: dict = field(default_factory=lambda: {"bits": 8})
@@ -94,6 +96,17 @@ class Context:
 
     def total_flops(self) -> int:
         return backbone_flops(SplitConfig(self.width, 1))
+
+
+def left_over(budget: int, spent: int, name: str, needs: int = 1) -> int:
+    """Epochs of ``budget`` left after ``spent``; a ValueError naming the budget if fewer than ``needs`` are.
+
+    Every learned scheme has fixed stages and one that takes what is left, so that each
+    spends exactly the budget and they compare on equal training.
+    """
+    if budget - spent < needs:
+        raise ValueError(f"budget {budget} epochs is too small for {name}: it needs at least {spent + needs}; raise --budget")
+    return budget - spent
 
 
 class Scheme(Protocol):

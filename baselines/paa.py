@@ -28,7 +28,7 @@ from coinfer_env.network import Backbone, SplitNetwork
 from coinfer_env.recipe import finetune_whole
 
 from .codecs import Pipeline, codec_point, paa_codec, train_pipeline
-from .common import Context, Head, Point, Tail
+from .common import Context, Head, Point, Tail, left_over
 from .masks import ChannelMasks
 
 
@@ -87,12 +87,16 @@ class PAA:
     """Pruning iterations; each removes ``ratio / iterations`` of the channels, then fine-tunes."""
     epochs_per_iteration: int = 1
     """Whole-network fine-tune after each iteration (the paper: 10 epochs at lr 1e-4, on all of CIFAR-100)."""
+    joint_epochs: int = 2
+    """End-to-end fine-tune after the autoencoder; the autoencoder alone gets what is left of the budget."""
     score_images: int = 512
     """Training images the Taylor scores are averaged over, per iteration."""
     snr_db: float = 20.0
     name: str = "paa"
 
     def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
+        pruning = self.iterations * self.epochs_per_iteration
+        codec = left_over(ctx.budget, pruning + self.joint_epochs, self.name)
         out = []
         for k in splits:
             small = self.prune(ctx.plain_network(k), ctx)
@@ -100,9 +104,9 @@ class PAA:
             channel = make_channel("awgn", snr_db=self.snr_db)  # analog: unit-power AWGN, 32 bits per symbol in our accounting
             channel.seed(ctx.seed)
             p = Pipeline(Head(small, k), enc, channel, dec, Tail(small, k))
-            acc = train_pipeline(p, ctx, joint_epochs=2)
+            acc = train_pipeline(p, ctx, codec, self.joint_epochs)
             out.append(codec_point(self.name, ctx, k, p, acc, ratio=self.ratio, snr_db=self.snr_db,
-                                   epochs=self.iterations * self.epochs_per_iteration + ctx.epochs + 2,
+                                   epochs=pruning + codec + self.joint_epochs,
                                    kept="/".join(map(str, small.kept[:-2]))))
         return out
 

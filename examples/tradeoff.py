@@ -1,9 +1,12 @@
 """Trade-off of on-device FLOPs against payload bits, per scheme and split point (the paper's Fig. 2).
 
     .venv/bin/python examples/tradeoff.py [--out runs/tradeoff] [--splits 3,7,13,16|all]
-        [--schemes all] [--episodes 120] [--epochs 4] [--jobs 1] [--device auto] [--seeds 3]
+        [--schemes all] [--episodes 120] [--budget 12] [--jobs 1] [--device auto] [--seeds 3]
 
-Every (scheme, split) is run with seeds 0..N-1. Writes ``tradeoff.csv`` (one row per
+Every (scheme, split) is run with seeds 0..N-1, and every learned scheme trains for the
+same ``--budget`` epochs over the same training images (``baselines.common.left_over``).
+Each finished job is kept in ``jobs/`` under ``--out``, so a killed run started again
+with the same arguments goes on where it stopped. Writes ``tradeoff.csv`` (one row per
 seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.csv``
 (mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
 False where the *mean* test accuracy is more than 1 point below the unpruned
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import platform
 import sys
 import time
@@ -35,7 +40,7 @@ def run_job(job: dict) -> list[dict]:
     import torch
 
     torch.set_num_threads(job["threads"])
-    ctx = Context.load(device=job["device"], seed=job["seed"], epochs=job["epochs"], dataset=job["dataset"])
+    ctx = Context.load(device=job["device"], seed=job["seed"], budget=job["budget"], dataset=job["dataset"])
     kwargs = {"episodes": job["episodes"], "buffer_episodes": job["buffer_episodes"]} if job["scheme"].startswith("proposed") else {}
     start = time.time()
     points = scheme(job["scheme"], **kwargs).points(ctx, job["splits"])
@@ -63,6 +68,29 @@ def mean_rows(rows: list[dict], drop_below: float) -> list[dict]:
         row["in_plot"] = row["test_accuracy"] >= backbone - drop_below
         out.append(row)
     return out
+
+
+def job_file(out: Path, job: dict) -> Path:
+    return out / "jobs" / f"{job['scheme']}-split{job['splits'][0]}-seed{job['seed']}.json"
+
+
+def finished(out: Path, job: dict) -> list[dict] | None:
+    """The rows of a job an earlier run finished with the same settings; a ValueError if its settings differ."""
+    path = job_file(out, job)
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    same = {k: v for k, v in job.items() if k != "threads"}
+    if saved["job"] != same:
+        raise ValueError(f"{path} was run with other settings ({saved['job']}): give a new --out or remove it")
+    return saved["rows"]
+
+
+def keep(out: Path, job: dict, rows: list[dict]) -> None:
+    path = job_file(out, job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"job": {k: v for k, v in job.items() if k != "threads"},
+                                                              "rows": rows})))
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -111,7 +139,7 @@ def main() -> None:
     parser.add_argument("--schemes", default="all", help="schemes, comma list or all")
     parser.add_argument("--episodes", type=int, default=120, help="search episodes per split (proposed methods)")
     parser.add_argument("--buffer-episodes", type=int, default=30, help="DDPG replay buffer in episodes (warm-up 2/3)")
-    parser.add_argument("--epochs", type=int, default=4, help="training epochs per scheme and split")
+    parser.add_argument("--budget", type=int, default=12, help="training epochs of every learned scheme per split, all stages")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for every training run and search")
@@ -119,26 +147,37 @@ def main() -> None:
     args = parser.parse_args()
     splits = list(range(1, 17)) if args.splits == "all" else [int(s) for s in args.splits.split(",")]
     names = SCHEMES if args.schemes == "all" else args.schemes.split(",")
-    threads = max(1, 16 // max(1, args.jobs)) if args.jobs > 1 else 2
+    threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))  # one thread per core: spinning OpenMP threads collide
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds} is invalid: give 1 or more (3 or more to report noise)")
+    if args.budget < 1:
+        parser.error(f"--budget {args.budget} is invalid: give the training epochs every learned scheme gets (12 or more)")
+    # seed-major, so a run stopped early has whole seeds
     jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
-             "epochs": args.epochs, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "threads": threads}
-            for n in names for k in ([0] if n == "server-png" else splits) for seed in range(args.seeds)]
+             "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "threads": threads}
+            for seed in range(args.seeds) for n in names for k in ([0] if n == "server-png" else splits)]
+    out = Path(args.out)
     start = time.time()
-    rows: list[dict] = []
+    try:
+        done = {i for i, job in enumerate(jobs) if finished(out, job) is not None}
+    except ValueError as e:
+        parser.error(str(e))
+    todo = [job for i, job in enumerate(jobs) if i not in done]
+    print(f"{len(jobs)} jobs, {len(done)} already finished in {out / 'jobs'}", flush=True)
+
+    def record(job: dict, result: list[dict]) -> None:
+        keep(out, job, result)
+        print(f"{job['scheme']} split {job['splits'][0]} seed {job['seed']} done ({time.time() - start:.0f} s)", flush=True)
+
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            for result in pool.map(run_job, jobs):
-                rows += result
-                print(f"{result[0]['scheme']} split {result[0]['split_point']} done ({time.time() - start:.0f} s)", flush=True)
+            for job, result in zip(todo, pool.map(run_job, todo)):
+                record(job, result)
     else:
-        for job in jobs:
-            rows += run_job(job)
-            print(f"{job['scheme']} split {job['splits'][0]} done ({time.time() - start:.0f} s)", flush=True)
+        for job in todo:
+            record(job, run_job(job))
+    rows = [row for job in jobs for row in finished(out, job)]
     means = mean_rows(rows, DROP_BELOW)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "tradeoff.csv")
     write_csv(means, out / "tradeoff_mean.csv")
     plot(means, out / "tradeoff.png")

@@ -16,8 +16,10 @@ from baselines.common import Head, counted_flops, prefix_flops
 from baselines.huffman import canonical_codes, code_lengths, coded_bits, decode, encode, table_bits
 from baselines.latency import latency, parse_rate, select
 from baselines.partition import png_bits
+from baselines.schemes import STEP1_EPOCHS
 from coinfer_env import SplitConfig, cost
 from coinfer_env.architecture import full_kept
+from coinfer_env.recipe import BATCH
 
 
 def test_png_payload_is_pillows_own_encoding_and_lossless():
@@ -76,7 +78,7 @@ def test_prefix_flops_match_torch_counter():
 
 @pytest.fixture(scope="module")
 def tiny_context():
-    return Context.load(dataset="synthetic", device="cpu", epochs=1)
+    return Context.load(dataset="synthetic", device="cpu", budget=STEP1_EPOCHS + 2)
 
 
 FAST_ENV = {"dataset": "synthetic", "eval_images": 32, "finetune_steps": 1, "cache": False}
@@ -87,8 +89,13 @@ QUICK = {"ipdr": {"step": 0.5, "max_sparsity": 0.5}, "paa": {"iterations": 2, "s
 
 
 @pytest.mark.parametrize("name", SCHEMES)
-def test_every_scheme_returns_well_formed_points(tiny_context, name):
-    s = scheme(name, episodes=2, export_epochs=1, buffer_episodes=2) if name.startswith("proposed") else scheme(name, **QUICK.get(name, {}))
+def test_every_scheme_returns_well_formed_points(tiny_context, name, monkeypatch):
+    import coinfer_env.recipe as recipe
+
+    steps = []  # every training stage runs through recipe.train_steps: count what it is really asked to do
+    real = recipe.train_steps
+    monkeypatch.setattr(recipe, "train_steps", lambda model, data, n, *a, **kw: steps.append(n) or real(model, data, n, *a, **kw))
+    s = scheme(name, episodes=2, buffer_episodes=2) if name.startswith("proposed") else scheme(name, **QUICK.get(name, {}))
     points = s.points(tiny_context, [3], FAST_ENV) if name.startswith("proposed") else s.points(tiny_context, [3])
     total = tiny_context.total_flops()
     assert len(points) == 1
@@ -97,6 +104,10 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
     assert 0 <= p.device_flops <= total * 1.1 and p.server_flops > 0
     learned = name not in ("server-png", "simple-partition")
     assert ("epochs" in p.notes) == learned  # every learned scheme states its training budget
+    if learned:  # ... which is the same for all, and is what it trained (the proposed's step-1 epochs are the shipped codec's)
+        per_epoch = len(tiny_context.data.train) // BATCH
+        trained = sum(steps) // per_epoch + (STEP1_EPOCHS if name.startswith("proposed") else 0)
+        assert p.notes["epochs"] == tiny_context.budget == trained and sum(steps) % per_epoch == 0
     if name == "server-png":
         assert p.split_point == 0 and p.device_flops == 0 and p.server_flops == total
         return
@@ -105,7 +116,7 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
     backbone = prefix_flops(8, 3)
     if name == "bottlenet++":  # the full device backbone, then conv 2x2/2 to C/r channels (r chosen per split); 8-bit symbols
         r = p.notes["reduction"]
-        assert r in (64, 16) and p.notes["epochs"] == (1 if r == 64 else 2) * (tiny_context.epochs + 1)
+        assert r in (64, 16) and p.notes["candidates"] == (1 if r == 64 else 2)
         small = max(1, C // r)  # at least one channel
         assert p.device_flops == backbone + 2 * C * small * 4 * (H // 2) * (W // 2)
         assert p.payload_bits == small * (H // 2) * (W // 2) * 8
@@ -121,6 +132,13 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name):
     if name == "paa":  # half of the device conv1/conv2 channels are physically gone
         kept, full = [int(c) for c in p.notes["kept"].split("/")], full_kept(SplitConfig(8, 3))[:-2]
         assert sum(kept) == sum(full) - round(0.5 * sum(full)) and all(k >= 1 for k in kept)
+
+
+@pytest.mark.parametrize("name", ["bottlenet++", "2-step", "paa", "ipdr", "proposed-ddpg"])
+def test_a_budget_too_small_for_a_scheme_is_refused_before_training(name):
+    ctx = Context.load(dataset="synthetic", device="cpu", budget=1)
+    with pytest.raises(ValueError, match=f"budget 1 epochs is too small for {name}"):
+        scheme(name).points(ctx, [3])
 
 
 def ipdr_masked(ctx, split=3, sparsity=0.5):
@@ -248,9 +266,9 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, str(repo / "examples" / "tradeoff.py"), "--schemes", "server-png,simple-partition",
-                    "--splits", "3,7", "--seeds", "2", "--dataset", "synthetic", "--device", "cpu", "--out", str(tmp_path)],
-                   check=True, capture_output=True)
+    command = [sys.executable, str(repo / "examples" / "tradeoff.py"), "--schemes", "server-png,simple-partition",
+               "--splits", "3,7", "--seeds", "2", "--dataset", "synthetic", "--device", "cpu", "--out", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
     rows = list(csv.DictReader(open(tmp_path / "tradeoff.csv")))
     assert sorted((r["scheme"], r["split_point"], r["seed"]) for r in rows) == sorted(
         [("server-png", "0", "0"), ("server-png", "0", "1")] + [("simple-partition", k, s) for k in ("3", "7") for s in ("0", "1")])
@@ -260,3 +278,7 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
         assert float(m["test_accuracy"]) == pytest.approx(acc.mean())
         assert float(m["test_accuracy_se"]) == pytest.approx(acc.std(ddof=1) / np.sqrt(2))
     assert (tmp_path / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = subprocess.run(command, capture_output=True, text=True, check=True)  # a rerun reuses every finished job
+    assert "6 jobs, 6 already finished" in again.stdout and list(csv.DictReader(open(tmp_path / "tradeoff.csv"))) == rows
+    other = subprocess.run(command + ["--budget", "20"], capture_output=True, text=True)  # never mixed with other settings
+    assert other.returncode == 2 and "was run with other settings" in other.stderr
