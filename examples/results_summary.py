@@ -1,32 +1,45 @@
 """Our measured figures beside the AutoML co-inference paper's claims, from a trade-off CSV.
 
     .venv/bin/python examples/results_summary.py [--results baselines/results/tradeoff.csv]
+
+Each (scheme, split) is the mean over its seeds; ``±`` is one standard error.
 """
 
 import argparse
 import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from baselines.seeds import mean_over_seeds  # noqa: E402
+
+LEARNED = ("bottlenet++", "2-step", "paa", "ipdr", "proposed-random")
+
+
+def loss(backbone: dict, r: dict) -> str:
+    return f"{100 * (backbone['test_accuracy'] - r['test_accuracy']):.2f} ± {100 * r['test_accuracy_se']:.2f} points"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--results", default="baselines/results/tradeoff.csv", help="a trade-off CSV")
-    rows = list(csv.DictReader(open(parser.parse_args().results)))
-    get = lambda scheme, k: next(r for r in rows if r["scheme"] == scheme and int(r["split_point"]) == k)
-    png = get("server-png", 0)
-    backbone = float(png["test_accuracy"])
-    print(f"backbone test accuracy {backbone:.4f}; PNG upload {float(png['payload_bits']):,.0f} bits per image")
-    for k in (13, 16):
-        ours, part, bn = get("proposed-ddpg", k), get("simple-partition", k), get("bottlenet++", k)
-        print(f"split {k}:")
-        print(f"  communication vs server-based PNG: {1 - float(ours['payload_bits']) / float(png['payload_bits']):.1%} less "
-              f"({float(ours['payload_bits']):,.0f} vs {float(png['payload_bits']):,.0f} bits)   [paper: up to 87.5% less]")
-        print(f"  device FLOPs vs simple partition: {1 - float(ours['device_flops']) / float(part['device_flops']):.1%} fewer "
-              f"({int(float(ours['device_flops'])):,} vs {int(float(part['device_flops'])):,})   [paper: 70.4% fewer]")
-        print(f"  accuracy loss vs backbone: {100 * (backbone - float(ours['test_accuracy'])):.2f} points   [paper: under 1%]")
-        print(f"  BottleNet++: {float(bn['payload_bits']):,.0f} bits, accuracy loss {100 * (backbone - float(bn['test_accuracy'])):.2f} points")
-        r = get("proposed-random", k)
-        print(f"  random search + export: {int(float(r['device_flops'])):,} FLOPs, {float(r['payload_bits']):,.0f} bits, "
-              f"accuracy loss {100 * (backbone - float(r['test_accuracy'])):.2f} points")
+    parser.add_argument("--results", default="baselines/results/tradeoff.csv", help="a trade-off CSV (one row per seed)")
+    rows = {(r["scheme"], r["split_point"]): r for r in mean_over_seeds(list(csv.DictReader(open(parser.parse_args().results))))}
+    png = rows[("server-png", 0)]
+    print(f"backbone test accuracy {png['test_accuracy']:.4f}; PNG upload {png['payload_bits']:,.0f} bits per image")
+    for k in sorted(k for name, k in rows if name == "proposed-ddpg"):
+        ours, part = rows[("proposed-ddpg", k)], rows[("simple-partition", k)]
+        print(f"split {k} (proposed-ddpg, {ours['seeds']} seeds, {ours['epochs']} epochs):")
+        print(f"  communication vs server-based PNG: {1 - ours['payload_bits'] / png['payload_bits']:.1%} less "
+              f"({ours['payload_bits']:,.0f} vs {png['payload_bits']:,.0f} bits)   [paper: up to 87.5% less]")
+        print(f"  device FLOPs vs simple partition: {1 - ours['device_flops'] / part['device_flops']:.1%} fewer "
+              f"({ours['device_flops']:,.0f} ± {ours['device_flops_se']:,.0f} vs {part['device_flops']:,.0f})   [paper: 70.4% fewer]")
+        print(f"  accuracy loss vs backbone: {loss(png, ours)}   [paper: under 1%]")
+        for name in LEARNED:
+            if (name, k) in rows:
+                r = rows[(name, k)]
+                print(f"  {name}: {r['device_flops']:,.0f} FLOPs, {r['payload_bits']:,.0f} bits, accuracy loss {loss(png, r)} "
+                      f"({r['seeds']} seeds, {r['epochs']} epochs)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines import SCHEMES, Context, scheme  # noqa: E402
+from baselines.seeds import mean_over_seeds  # noqa: E402
 from coinfer_env.checkpoints import atomic_write  # noqa: E402
 
 DEFAULT_SPLITS = (3, 7, 13, 16)  # the end of each stage
@@ -48,26 +49,11 @@ def run_job(job: dict) -> list[dict]:
             for p in points]
 
 
-MEASURES = ("device_flops", "payload_bits", "test_accuracy")
-
-
 def mean_rows(rows: list[dict], drop_below: float) -> list[dict]:
     """Per (scheme, split): mean and standard error over seeds; in_plot by the mean accuracy against the backbone's."""
-    import numpy as np
-
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["scheme"], r["split_point"]), []).append(r)
-    backbone = np.mean([r["test_accuracy"] for r in groups.get(("server-png", 0), [])] or [max(r["test_accuracy"] for r in rows)])
-    out = []
-    for (name, k), rs in groups.items():
-        row = {"scheme": name, "split_point": k, "seeds": len(rs)}
-        for m in MEASURES:
-            v = np.array([float(r[m]) for r in rs])
-            row[m], row[f"{m}_se"] = float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
-        row["in_plot"] = row["test_accuracy"] >= backbone - drop_below
-        out.append(row)
-    return out
+    means = mean_over_seeds(rows)
+    backbone = next((r["test_accuracy"] for r in means if r["scheme"] == "server-png"), max(r["test_accuracy"] for r in means))
+    return [{**r, "in_plot": r["test_accuracy"] >= backbone - drop_below} for r in means]
 
 
 def job_file(out: Path, job: dict) -> Path:

@@ -220,6 +220,31 @@ def test_select_cli_on_a_small_table(tmp_path, capsys):
     assert main(["select", "--rate", "fast", "--results", str(tmp_path / "t.csv")]) == 2
 
 
+def test_select_chooses_on_the_mean_over_seeds_not_the_luckiest_seed(tmp_path, capsys):
+    from coinfer_cli.main import main
+
+    (tmp_path / "t.csv").write_text(
+        "scheme,split_point,seed,device_flops,payload_bits,test_accuracy,server_flops\n"
+        "x,13,0,24000000000,8000,0.95,0\nx,13,1,24000000000,8000,0.80,0\ny,0,0,0,800000,0.91,0\ny,0,1,0,800000,0.91,0\n"
+    )  # x is faster, but only its lucky seed meets 0.9
+    assert main(["select", "--device", "rpi3", "--rate", "10KB/s", "--results", str(tmp_path / "t.csv"), "--min-accuracy", "0.9"]) == 0
+    out = capsys.readouterr().out
+    assert "choose y split at 0" in out and "mean of its 2 to 2 seeds" in out and "(1 of 2 designs meet it)" in out
+
+
+def test_mean_over_seeds_matches_numpy():
+    from baselines.seeds import mean_over_seeds
+
+    acc = [0.61, 0.65, 0.70]
+    rows = [{"scheme": "a", "split_point": "3", "device_flops": 10 * i, "payload_bits": 5, "server_flops": 1, "test_accuracy": a}
+            for i, a in enumerate(acc)] + [{"scheme": "b", "split_point": 3, "device_flops": 1, "payload_bits": 2, "server_flops": 3,
+                                            "test_accuracy": 0.5}]
+    a, b = mean_over_seeds(rows)
+    assert (a["scheme"], a["split_point"], a["seeds"], b["seeds"]) == ("a", 3, 3, 1)
+    assert a["test_accuracy"] == pytest.approx(np.mean(acc)) and a["test_accuracy_se"] == pytest.approx(np.std(acc, ddof=1) / np.sqrt(3))
+    assert a["payload_bits_se"] == 0.0 and b["test_accuracy_se"] == 0.0 and a["device_flops"] == pytest.approx(10.0)
+
+
 def test_paa_taylor_scores_are_the_loss_derivative_of_a_channel_gate(tiny_context):
     """Oracle: |dLoss/d gate_c| / (H W) for a gate multiplying channel c, image by image, then averaged."""
     from baselines.masks import ChannelMasks
