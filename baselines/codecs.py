@@ -84,12 +84,13 @@ def train_pipeline(p: Pipeline, ctx: Context, codec_epochs: int, joint_epochs: i
     return accuracy(p, ctx.data.test)
 
 
-def codec_point(name: str, ctx: Context, k: int, p: Pipeline, acc: float, **notes) -> Point:
-    """A design point of a trained pipeline: device and server FLOPs by torch's counter, symbols x bits per symbol."""
+def codec_point(name: str, ctx: Context, k: int, p: Pipeline, acc: float, bits_per_symbol: float | None = None, **notes) -> Point:
+    """A design point of a trained pipeline: device and server FLOPs by torch's counter, symbols x bits per symbol
+    (the channel's unless ``bits_per_symbol`` is given)."""
     x = torch.zeros(1, 3, 32, 32, device=ctx.device)
     p.eval()
     with torch.no_grad():
         symbols = p.encoder(p.head(x)).numel()
     device = counted_flops(lambda t: p.encoder(p.head(t)), x)
     server = counted_flops(lambda t: p.tail(p.decoder(p.encoder(p.head(t)))), x) - device
-    return Point(name, k, device, symbols * p.channel.bits_per_symbol, acc, server, notes)
+    return Point(name, k, device, symbols * (bits_per_symbol or p.channel.bits_per_symbol), acc, server, notes)

@@ -15,6 +15,7 @@ equals the post-ReLU one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -77,6 +78,12 @@ def prune_globally(scores: list[torch.Tensor], masks: list[torch.Tensor], n: int
     return out
 
 
+def capacity_bits(snr_db: float) -> float:
+    """Bits one real AWGN channel use carries at capacity, 0.5 log2(1 + SNR): what a digital scheme could send in the
+    channel uses PAA's analog symbols take, so that its payload compares with the others' bits."""
+    return 0.5 * math.log2(1 + 10 ** (snr_db / 10))
+
+
 @dataclass
 class PAA:
     """Taylor-pruned device blocks and a GDN autoencoder trained through AWGN."""
@@ -92,6 +99,7 @@ class PAA:
     score_images: int = 512
     """Training images the Taylor scores are averaged over, per iteration."""
     snr_db: float = 20.0
+    """SNR of the unit-average-power AWGN link its analog symbols cross (the PAA paper's channel)."""
     name: str = "paa"
 
     def points(self, ctx: Context, splits: Sequence[int]) -> list[Point]:
@@ -101,11 +109,11 @@ class PAA:
         for k in splits:
             small = self.prune(ctx.plain_network(k), ctx)
             enc, dec = paa_codec(small.device.encoder.conv.in_channels)
-            channel = make_channel("awgn", snr_db=self.snr_db)  # analog: unit-power AWGN, 32 bits per symbol in our accounting
+            channel = make_channel("awgn", snr_db=self.snr_db)
             channel.seed(ctx.seed)
             p = Pipeline(Head(small, k), enc, channel, dec, Tail(small, k))
             acc = train_pipeline(p, ctx, codec, self.joint_epochs)
-            out.append(codec_point(self.name, ctx, k, p, acc, ratio=self.ratio, snr_db=self.snr_db,
+            out.append(codec_point(self.name, ctx, k, p, acc, capacity_bits(self.snr_db), ratio=self.ratio, snr_db=self.snr_db,
                                    epochs=pruning + codec + self.joint_epochs,
                                    kept="/".join(map(str, small.kept[:-2]))))
         return out

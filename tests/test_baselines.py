@@ -129,7 +129,8 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name, monkeypatch
         assert p.notes["sparsity"] in (0.0, 0.5) and (p.notes["sparsity"] == 0.0) == (p.device_flops == backbone + encoder)
     else:  # pruned device parts compute less than the unpruned backbone with the AutoML encoder
         assert 0 < p.device_flops < cost(SplitConfig(8, 3)).flops
-    if name == "paa":  # half of the device conv1/conv2 channels are physically gone
+    if name == "paa":  # half of the device conv1/conv2 channels are physically gone; analog symbols charged at capacity
+        assert p.payload_bits == pytest.approx((C // 16) * (H // 2) * (W // 2) * 0.5 * math.log2(101))  # 20 dB: SNR 100
         kept, full = [int(c) for c in p.notes["kept"].split("/")], full_kept(SplitConfig(8, 3))[:-2]
         assert sum(kept) == sum(full) - round(0.5 * sum(full)) and all(k >= 1 for k in kept)
 
