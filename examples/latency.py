@@ -3,8 +3,8 @@
     .venv/bin/python examples/latency.py --device rpi3 [--results CSV] [--out runs/latency]
 
 latency = device FLOPs / device FLOP/s + payload bits / rate + server FLOPs / server FLOP/s,
-for rates from 10 KB/s to 10 MB/s, one curve per scheme (its split-13 point, whatever
-its accuracy: the legend gives it), plus
+for rates from 10 KB/s to 10 MB/s, one curve per scheme (its split-13 point, the mean
+over its seeds, whatever its accuracy: the legend gives it), plus
 on-device-only (the whole backbone on the device, nothing sent) and server-only
 (the PNG image sent, the whole backbone on the server).
 """
@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines.latency import DEVICE_PROFILES, SERVER_FLOPS, device_speed, latency, parse_rate  # noqa: E402
+from baselines.seeds import mean_over_seeds  # noqa: E402
 from coinfer_cli.select_design import shipped_results  # noqa: E402
 
 SHIPPED = shipped_results()
@@ -157,6 +158,8 @@ def main() -> None:
     if args.measured:
         return measured(args)
     rows = list(csv.DictReader(open(args.results)))
+    if "seed" in rows[0]:  # one curve per design: the mean over its seeds
+        rows = mean_over_seeds(rows)
     speed = device_speed(args.device)
     rates = np.logspace(4, 7, 61)  # 10 KB/s .. 10 MB/s
     curves = {}

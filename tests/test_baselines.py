@@ -308,3 +308,21 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
     assert "6 jobs, 6 already finished" in again.stdout and list(csv.DictReader(open(tmp_path / "tradeoff.csv"))) == rows
     other = subprocess.run(command + ["--budget", "20"], capture_output=True, text=True)  # never mixed with other settings
     assert other.returncode == 2 and "was run with other settings" in other.stderr
+
+
+def test_latency_example_draws_one_curve_per_design_at_its_mean_over_seeds(tmp_path):
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "t.csv").write_text(
+        "scheme,split_point,seed,device_flops,payload_bits,test_accuracy,server_flops\n"
+        "x,13,0,24000000000,8000,0.9,0\nx,13,1,48000000000,8000,0.7,0\ny,0,0,0,800000,0.91,100\n")
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(repo / "examples" / "latency.py"), "--results", str(tmp_path / "t.csv"), "--device", "24e9",
+                    "--out", str(tmp_path)], check=True, capture_output=True)
+    rows = list(csv.DictReader(open(tmp_path / "latency-24e9.csv")))
+    assert [c for c in rows[0] if c.startswith("x")] == ["x (80.0%)"]  # one curve, at the mean accuracy
+    first = rows[0]  # 10 KB/s: (36e9 FLOPs / 24e9) s + 8,000 bits / 80,000 bit/s
+    assert float(first["x (80.0%)"]) == pytest.approx(1.5 + 0.1, rel=1e-4)
