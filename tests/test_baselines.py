@@ -326,3 +326,21 @@ def test_latency_example_draws_one_curve_per_design_at_its_mean_over_seeds(tmp_p
     assert [c for c in rows[0] if c.startswith("x")] == ["x (80.0%)"]  # one curve, at the mean accuracy
     first = rows[0]  # 10 KB/s: (36e9 FLOPs / 24e9) s + 8,000 bits / 80,000 bit/s
     assert float(first["x (80.0%)"]) == pytest.approx(1.5 + 0.1, rel=1e-4)
+
+
+def test_bottlenet_channels_example_measures_its_papers_compression(tmp_path):
+    """r = 16 through AWGN (PSNR) and BEC: 64x fewer symbols than the float feature, 256x fewer bits on 8-bit BEC."""
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(repo / "examples" / "bottlenet_channels.py"), "--dataset", "synthetic", "--splits", "3",
+                    "--seeds", "1", "--budget", "3", "--out", str(tmp_path)], check=True, capture_output=True)
+    rows = {r["channel"]: r for r in csv.DictReader(open(tmp_path / "bottlenet_channels.csv"))}
+    assert set(rows) == {"awgn-psnr20", "bec-0.01"}
+    assert all(float(r["symbol_reduction"]) == 64 and int(r["symbols"]) == 2 * 16 * 16 and r["epochs"] == "3" for r in rows.values())
+    assert float(rows["bec-0.01"]["bit_compression"]) == 256
+    for r in rows.values():
+        assert float(r["accuracy_loss_points"]) == pytest.approx(100 * (float(r["backbone_accuracy"]) - float(r["test_accuracy"])))
