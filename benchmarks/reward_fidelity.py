@@ -62,6 +62,8 @@ PROXIES = {  # name -> settings; the budgets are the arguments of EvalSettings
     "reconstruct-8": EvalSettings("reconstruct", bn_batches=8),
     "distill-16": EvalSettings("distill", steps=16),
     "adaptive-bn+finetune-16": EvalSettings("adaptive-bn+finetune", steps=16, bn_batches=8),
+    "reconstruct+finetune-8": EvalSettings("reconstruct+finetune", steps=8, bn_batches=8),
+    "reconstruct+distill-8": EvalSettings("reconstruct+distill", steps=8, bn_batches=8),
 }
 BETA = 0.5
 

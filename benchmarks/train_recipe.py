@@ -11,7 +11,9 @@ test figure stays an honest estimate. Writes recipes.csv to --out.
     .venv/bin/python benchmarks/train_recipe.py --codecs --splits 1 13 --joint all bn none --out runs/train_recipe
 
 compares instead what the codec's joint fine-tune should train (``TrainConfig.joint``),
-on the backbone in --backbone-dir (default: the bundled one), writing codecs.csv.
+on the backbone in --backbone-dir (default: the bundled one), writing codecs.csv;
+``--codec-loss ce distill`` and ``--codec-epochs 6 24`` add the codec phase's loss
+(``TrainConfig.codec_loss``) and length to the grid.
 """
 
 from __future__ import annotations
@@ -45,24 +47,34 @@ def codecs(args, data) -> None:
 
     backbone = ckpt.load_state(ckpt.backbone_file(args.backbone_dir or ckpt.bundled_dir(), 8))
     rows = []
-    print("| split | joint | val acc. | test acc. | split-file bytes | seconds |")
-    print("|---:|---|---:|---:|---:|---:|")
-    for split in args.splits:
-        for joint in args.joint:
-            cfg = TrainConfig(width=8, splits=[split], joint=joint, seed=args.seeds[0])
-            start = time.time()
-            net = train_codec(cfg, backbone, split, data, torch.device("cpu"))
-            state = ckpt.compact_split_state(net, backbone)
-            size = sum(v.numel() * v.element_size() for v in state.values())
-            net.load_state_dict(ckpt.expand_split_state(backbone, split, state))  # scored as shipped: float16 codec
-            row = {"split": split, "joint": joint, "val_accuracy": accuracy(net, data.val), "test_accuracy": accuracy(net, data.test),
-                   "bytes": size, "seconds": round(time.time() - start, 1)}
-            rows.append(row)
-            print(f"| {split} | {joint} | {row['val_accuracy']:.4f} | {row['test_accuracy']:.4f} | {size:,} | {row['seconds']} |", flush=True)
-            with open(Path(args.out) / "codecs.csv", "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(row))
-                writer.writeheader()
-                writer.writerows(rows)
+    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+          f"seed {args.seeds[0]}, backbone test accuracy {accuracy(Backbone(_backbone_net(backbone)), data.test):.4f}")
+    print("| split | codec loss | codec epochs | joint | val acc. | test acc. | split-file bytes | seconds |")
+    print("|---:|---|---:|---|---:|---:|---:|---:|")
+    grid = [(split, loss, epochs, joint) for split in args.splits for loss in args.codec_loss for epochs in args.codec_epochs
+            for joint in args.joint]
+    for split, loss, epochs, joint in grid:
+        cfg = TrainConfig(width=8, splits=[split], joint=joint, seed=args.seeds[0], codec_loss=loss, codec_epochs=epochs)
+        start = time.time()
+        net = train_codec(cfg, backbone, split, data, torch.device("cpu"))
+        state = ckpt.compact_split_state(net, backbone)
+        size = sum(v.numel() * v.element_size() for v in state.values())
+        net.load_state_dict(ckpt.expand_split_state(backbone, split, state))  # scored as shipped: float16 codec
+        row = {"split": split, "codec_loss": loss, "codec_epochs": epochs, "joint": joint, "val_accuracy": accuracy(net, data.val),
+               "test_accuracy": accuracy(net, data.test), "bytes": size, "seconds": round(time.time() - start, 1)}
+        rows.append(row)
+        print(f"| {split} | {loss} | {epochs} | {joint} | {row['val_accuracy']:.4f} | {row['test_accuracy']:.4f} | {size:,} "
+              f"| {row['seconds']} |", flush=True)
+        with open(Path(args.out) / "codecs.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _backbone_net(state: dict) -> SplitNetwork:
+    net = SplitNetwork(SplitConfig(8, NUM_BLOCKS))
+    ckpt.load_backbone(net, state)
+    return net
 
 
 def main() -> None:
@@ -74,6 +86,8 @@ def main() -> None:
     parser.add_argument("--codecs", action="store_true", help="compare joint fine-tune modes of the codec instead")
     parser.add_argument("--splits", type=int, nargs="+", default=[1, 13], help="split points (--codecs)")
     parser.add_argument("--joint", nargs="+", default=["all", "bn", "none"], help="joint modes (--codecs)")
+    parser.add_argument("--codec-loss", nargs="+", default=["ce"], help="codec phase losses, ce and/or distill (--codecs)")
+    parser.add_argument("--codec-epochs", type=int, nargs="+", default=[6], help="codec phase epochs (--codecs)")
     parser.add_argument("--backbone-dir", help="checkpoint directory with the backbone (--codecs; default: bundled)")
     args = parser.parse_args()
     data = load_subset()
@@ -92,9 +106,7 @@ def main() -> None:
             cfg = TrainConfig(width=8, epochs=args.epochs, seed=seed, **RECIPES[name])
             start = time.time()
             state, test = train_backbone(cfg, data, torch.device("cpu"))
-            net = SplitNetwork(SplitConfig(8, NUM_BLOCKS))
-            ckpt.load_backbone(net, state)
-            val = accuracy(Backbone(net), data.val)
+            val = accuracy(Backbone(_backbone_net(state)), data.val)
             row = {"recipe": name, "seed": seed, "epochs": args.epochs, "val_accuracy": val, "test_accuracy": test,
                    "seconds": round(time.time() - start, 1), "config": asdict(cfg)}
             rows.append(row)

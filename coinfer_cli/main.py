@@ -43,6 +43,8 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ema-decay", type=float, default=0.0, help="EMA of the backbone's weights, used as the result (0: off)")
     p.add_argument("--joint", choices=("all", "bn", "none"), default="bn",
                    help="what the joint fine-tune trains besides the codec (bn keeps split files small)")
+    p.add_argument("--codec-loss", choices=("ce", "distill"), default="ce",
+                   help="codec phase loss: ce on the labels, or distill toward the frozen backbone's logits and split feature")
     p.add_argument("--seed", type=int, default=0, help="seeds initialisation, batch order and augmentation")
     p.add_argument("--channel", default="ideal", help="channel the codecs are trained through")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

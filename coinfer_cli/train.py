@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--dataset {dataset!r} is unknown: choose one of {', '.join(data_mod.DATASETS)}")
     cfg = TrainConfig(width=args.width or p["width"], splits=args.splits, epochs=args.epochs, codec_epochs=args.codec_epochs,
                       joint_epochs=args.joint_epochs, seed=args.seed, channel=args.channel, augment=args.augment,
-                      mix_alpha=args.mix_alpha, ema_decay=args.ema_decay, joint=args.joint)
+                      mix_alpha=args.mix_alpha, ema_decay=args.ema_decay, joint=args.joint,
+                      codec_loss=args.codec_loss)
     out = Path(args.out).expanduser() if args.out else user_checkpoint_dir()
     if out.resolve() == bundled_dir().resolve():
         raise ValueError(f"--out {out} is the installed package's own directory: write elsewhere (the default is {user_checkpoint_dir()})")

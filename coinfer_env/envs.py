@@ -104,7 +104,7 @@ class CoInferEnv(gym.Env):
     | ``adaptive-bn`` | BN statistics re-estimated, no gradient step (EagleEye) | ``bn_batches`` x ``finetune_batch`` images |
     | ``reconstruct`` | least-squares refit of each layer whose inputs were pruned, then adaptive BN (ThiNet, AMC) | ``bn_batches`` |
     | ``distill`` | fine-tune toward the unpruned network's logits and decoder output | ``finetune_steps`` |
-    | ``adaptive-bn+finetune``, ``reconstruct+finetune`` | the stages in turn | both |
+    | ``adaptive-bn+finetune``, ``reconstruct+finetune``, ``reconstruct+distill`` | the stages in turn | both |
 
     How well each ranks designs against their deployed accuracy is measured by
     benchmarks/reward_fidelity.py (docs/environment.md).

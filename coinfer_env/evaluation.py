@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import ImageSet, normalize
-from .loops import accuracy, batch_indices, train_steps
+from .loops import accuracy, batch_indices, distillation_loss, train_steps
 from .network import SplitNetwork
 from .pruning import consumer_slices, prune_to
 from .recipe import training_only
@@ -45,6 +45,7 @@ METHODS: dict[str, tuple[str, ...]] = {
     "distill": ("distill",),
     "adaptive-bn+finetune": ("adaptive-bn", "finetune"),
     "reconstruct+finetune": ("reconstruct", "adaptive-bn", "finetune"),
+    "reconstruct+distill": ("reconstruct", "adaptive-bn", "distill"),
 }
 """Evaluation method name -> the stages it runs, in order."""
 
@@ -192,8 +193,7 @@ def distill(model: SplitNetwork, teacher: SplitNetwork, train: ImageSet, setting
                     t_feature = teacher.server.decoder(teacher.device(x))
                     t_logits = teacher.server.tail(t_feature)
                 logits = model(x)
-                kl = F.kl_div(F.log_softmax(logits / temperature, 1), F.softmax(t_logits / temperature, 1), reduction="batchmean")
-                loss = kl * temperature**2 + F.mse_loss(feature["student"], t_feature)
+                loss = distillation_loss(logits, t_logits, temperature) + F.mse_loss(feature["student"], t_feature)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

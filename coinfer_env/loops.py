@@ -6,11 +6,19 @@ from typing import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .data import ImageSet, normalize
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 Mix = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0) -> torch.Tensor:
+    """Hinton et al.'s soft-target loss: KL(teacher || student) at ``temperature``, scaled by its square."""
+    kl = F.kl_div(F.log_softmax(logits / temperature, 1), F.softmax(teacher_logits / temperature, 1), reduction="batchmean")
+    return kl * temperature**2
 
 
 def epoch_steps(epochs: int, n: int, batch: int) -> int:
@@ -38,6 +46,7 @@ def train_steps(
     augment: Augment | None = None,
     mix: Mix | None = None,
     label_smoothing: float = 0.0,
+    criterion: Criterion | None = None,
     on_step: Callable[[float], None] | None = None,
 ) -> None:
     """``steps`` SGD steps of cross-entropy on batches drawn from ``data`` by ``generator``.
@@ -46,10 +55,16 @@ def train_steps(
     :func:`coinfer_env.data.augment`); ``mix(normalised images, labels, generator)``
     may then blend images and return soft targets (MixUp, CutMix). ``data`` should
     already be on the model's device; ``generator`` lives on the CPU so that the
-    batch order does not depend on the device.
+    batch order does not depend on the device. ``criterion(x, targets)``, if given,
+    computes the loss itself (it runs the model); the default is cross-entropy of
+    ``model(x)``.
     """
     device = next(model.parameters()).device
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    if criterion is None:
+        cross_entropy = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+        def criterion(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return cross_entropy(model(x), targets)
     indices: Iterable[torch.Tensor] = batch_indices(len(data), min(batch, len(data)), generator)
     for _, idx in zip(range(steps), indices):
         idx = idx.to(data.images.device)
@@ -59,7 +74,7 @@ def train_steps(
         x, targets = normalize(images.to(device)), data.labels[idx].to(device)
         if mix is not None:
             x, targets = mix(x, targets, generator)
-        loss = loss_fn(model(x), targets)
+        loss = criterion(x, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

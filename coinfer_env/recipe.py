@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .data import ImageSet, augment
-from .loops import epoch_steps, train_steps
+from .loops import Criterion, epoch_steps, train_steps
 
 BATCH = 128
 """Mini-batch size of every epoch-based training stage."""
@@ -60,11 +60,15 @@ def training_only(model: nn.Module, parts: Iterable[nn.Module]) -> Iterator[list
 
 
 def train_codec(model: nn.Module, codec: Iterable[nn.Module], data: ImageSet, epochs: int, generator: torch.Generator,
-                lr: float = CODEC_LR, on_step=None) -> None:
-    """Train only the ``codec`` modules of ``model`` (Adam, augmented batches); the backbone stays frozen."""
+                lr: float = CODEC_LR, on_step=None, criterion: Criterion | None = None) -> None:
+    """Train only the ``codec`` modules of ``model`` (Adam, augmented batches); the backbone stays frozen.
+
+    ``criterion`` replaces the cross-entropy on the labels (see :func:`coinfer_env.loops.train_steps`).
+    """
     with training_only(model, codec) as params:
         steps = epoch_steps(epochs, len(data), BATCH)
-        train_steps(model, data, steps, BATCH, torch.optim.Adam(params, lr), generator, augment=augment, on_step=on_step)
+        train_steps(model, data, steps, BATCH, torch.optim.Adam(params, lr), generator, augment=augment, on_step=on_step,
+                    criterion=criterion)
 
 
 def train_parts(model: nn.Module, parts: Iterable[nn.Module], data: ImageSet, epochs: int, generator: torch.Generator,

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
@@ -32,12 +33,13 @@ from .architecture import NUM_BLOCKS, SplitConfig
 from .cache import file_digest
 from .channels import make_channel
 from .data import Splits, augment, mix_batch, strong_augment
-from .loops import accuracy, epoch_steps, train_steps
+from .loops import Criterion, accuracy, distillation_loss, epoch_steps, train_steps
 from .network import Backbone, SplitNetwork
 from .rng import seeded
 
 
 AUGMENTATIONS = {"crop-flip": augment, "trivial": strong_augment}
+CODEC_LOSSES = ("ce", "distill")
 
 
 @dataclass
@@ -74,6 +76,10 @@ class TrainConfig:
     joint: str = "bn"
     """What the joint fine-tune trains besides the codec: ``all`` layers, ``bn`` (every BatchNorm:
     the split file then stays small, since the convolutions are the shared backbone's), or ``none``."""
+    codec_loss: str = "ce"
+    """Loss of the codec phase: ``ce`` (cross-entropy on the labels) or ``distill`` (the frozen
+    backbone's own logits as soft targets, KL at T = 4, plus the MSE between the decoded and the
+    true split feature). ``distill`` gained nothing at split 4 (docs/results/train_recipe/codec_loss.md)."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "codec_epochs", "joint_epochs"):
@@ -85,6 +91,8 @@ class TrainConfig:
             raise ValueError(f"splits={self.splits!r} is invalid: give split points in 1..{NUM_BLOCKS}")
         if self.joint not in ("all", "bn", "none"):
             raise ValueError(f"joint={self.joint!r} is invalid: choose all, bn or none")
+        if self.codec_loss not in CODEC_LOSSES:
+            raise ValueError(f"codec_loss={self.codec_loss!r} is invalid: choose {' or '.join(CODEC_LOSSES)}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment={self.augment!r} is invalid: choose one of {', '.join(AUGMENTATIONS)}")
         if not (0 <= self.mix_alpha <= 10 and 0 <= self.ema_decay < 1):
@@ -144,6 +152,25 @@ def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tupl
     return ckpt.backbone_state(net), accuracy(Backbone(net), data.test)
 
 
+def codec_distillation(net: SplitNetwork, temperature: float = 4.0) -> Criterion:
+    """Loss that teaches ``net``'s codec to stand in for nothing: the frozen backbone is its own teacher.
+
+    The split feature and the backbone's logits are computed without the codec (no
+    gradient: the backbone is frozen in the codec phase); the loss is the soft-target
+    KL of the logits through the codec against those logits, plus the MSE between the
+    decoded and the true split feature.
+    """
+
+    def loss(x: torch.Tensor, _targets: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            feature = net.device.features(x)
+            teacher = net.server.tail(feature)
+        decoded = net.server.decoder(net.channel(net.device.encoder(feature)))
+        return distillation_loss(net.server.tail(decoded), teacher, temperature) + F.mse_loss(decoded, feature)
+
+    return loss
+
+
 def train_codec(cfg: TrainConfig, backbone: dict, split: int, data: Splits, device: torch.device) -> SplitNetwork:
     """Insert the codec at ``split``, train it with the backbone frozen, then fine-tune jointly."""
     with seeded(cfg.seed + split):
@@ -154,7 +181,8 @@ def train_codec(cfg: TrainConfig, backbone: dict, split: int, data: Splits, devi
     g = torch.Generator().manual_seed(cfg.seed + split)
     steps = epoch_steps(cfg.codec_epochs, len(data.train), recipe.BATCH)
     with tqdm(total=steps, desc=f"codec split {split}", unit="step", leave=False) as bar:
-        recipe.train_codec(net, [net.device.encoder, net.server.decoder], data.train, cfg.codec_epochs, g, on_step=_progress(bar))
+        recipe.train_codec(net, [net.device.encoder, net.server.decoder], data.train, cfg.codec_epochs, g, on_step=_progress(bar),
+                           criterion=codec_distillation(net) if cfg.codec_loss == "distill" else None)
     steps = epoch_steps(cfg.joint_epochs if cfg.joint != "none" else 0, len(data.train), recipe.BATCH)
     with tqdm(total=steps, desc=f"joint split {split}", unit="step", leave=False) as bar:
         if cfg.joint == "all":

@@ -269,5 +269,5 @@ def test_train_defaults_are_the_training_configs():
 
     args = build_parser().parse_args(["train"])
     cfg = TrainConfig()
-    for name in ("epochs", "codec_epochs", "joint_epochs", "augment", "mix_alpha", "ema_decay", "joint", "seed", "channel"):
+    for name in ("epochs", "codec_epochs", "joint_epochs", "augment", "mix_alpha", "ema_decay", "joint", "codec_loss", "seed", "channel"):
         assert getattr(args, name) == getattr(cfg, name), name
