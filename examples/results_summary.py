@@ -1,8 +1,10 @@
 """Our measured figures beside the AutoML co-inference paper's claims, from a trade-off CSV.
 
-    .venv/bin/python examples/results_summary.py [--results baselines/results/tradeoff.csv]
+    .venv/bin/python examples/results_summary.py [--results baselines/results/tradeoff.csv] [--table]
 
 Each (scheme, split) is the mean over its seeds; ``±`` is one standard error.
+``--table`` prints instead the Markdown table of docs/RESULTS.md: per scheme and
+split, the mean test accuracy, device FLOPs and payload bits.
 """
 
 import argparse
@@ -21,10 +23,44 @@ def loss(backbone: dict, r: dict) -> str:
     return f"{100 * (backbone['test_accuracy'] - r['test_accuracy']):.2f} ± {100 * r['test_accuracy_se']:.2f} points"
 
 
+TABLE_ROWS = {"simple-partition": "simple partition (Huffman)", "bottlenet++": "BottleNet++", "2-step": "2-step",
+              "paa": "PAA (AWGN 20 dB, at capacity)", "ipdr": "IPDR", "proposed-random": "proposed (random search)",
+              "proposed-ddpg": "proposed (DDPG)"}
+
+
+def _si(value: float, unit: str) -> str:
+    for scale, prefix in ((1e6, " M"), (1e3, " k")):
+        if value >= scale:
+            return f"{value / scale:.3g}{prefix}{unit}"
+    return f"{value:.0f} {unit}"
+
+
+def table(rows: dict) -> str:
+    """The scheme-by-split Markdown table: mean accuracy (± s.e. where the seeds differ), device FLOPs, payload bits."""
+    splits = sorted({k for name, k in rows if name in TABLE_ROWS})
+    lines = ["| scheme | " + " | ".join(f"split {k}" for k in splits) + " |", "|---|" + "---|" * len(splits)]
+    for name, label in TABLE_ROWS.items():
+        cells = []
+        for k in splits:
+            r = rows.get((name, k))
+            if r is None:
+                cells.append("")
+                continue
+            se = f" ± {100 * r['test_accuracy_se']:.1f}" if r["test_accuracy_se"] > 0 else ""
+            cells.append(f"{100 * r['test_accuracy']:.1f}{se}%, {_si(r['device_flops'], '').strip()}, {_si(r['payload_bits'], 'bit')}")
+        if any(cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--results", default="baselines/results/tradeoff.csv", help="a trade-off CSV (one row per seed)")
-    rows = {(r["scheme"], r["split_point"]): r for r in mean_over_seeds(list(csv.DictReader(open(parser.parse_args().results))))}
+    parser.add_argument("--table", action="store_true", help="print the Markdown table of docs/RESULTS.md instead")
+    args = parser.parse_args()
+    rows = {(r["scheme"], r["split_point"]): r for r in mean_over_seeds(list(csv.DictReader(open(args.results))))}
+    if args.table:
+        return print(table(rows))
     png = rows[("server-png", 0)]
     print(f"backbone test accuracy {png['test_accuracy']:.4f}; PNG upload {png['payload_bits']:,.0f} bits per image")
     for k in sorted(k for name, k in rows if name == "proposed-ddpg"):

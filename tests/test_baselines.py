@@ -344,3 +344,23 @@ def test_bottlenet_channels_example_measures_its_papers_compression(tmp_path):
     assert float(rows["bec-0.01"]["bit_compression"]) == 256
     for r in rows.values():
         assert float(r["accuracy_loss_points"]) == pytest.approx(100 * (float(r["backbone_accuracy"]) - float(r["test_accuracy"])))
+
+
+def test_results_summary_table_holds_each_designs_mean_and_standard_error(tmp_path):
+    """The RESULTS.md table from a per-seed CSV: accuracy 0.70 and 0.74 give 72.0 ± 2.0%; one seed has no ±."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text(
+        "scheme,split_point,seed,device_flops,payload_bits,test_accuracy,server_flops\n"
+        "server-png,0,0,0,18000,0.78,1\n"
+        "ipdr,13,0,15000000,512,0.70,1\nipdr,13,1,17000000,512,0.74,1\n"
+        "2-step,13,0,2500,900,0.75,1\n")
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(repo / "examples" / "results_summary.py"), "--results", str(csv_path), "--table"],
+                         check=True, capture_output=True, text=True).stdout.splitlines()
+    assert out[0] == "| scheme | split 13 |"
+    assert "| IPDR | 72.0 ± 2.0%, 16 M, 512 bit |" in out
+    assert "| 2-step | 75.0%, 2.5 k, 900 bit |" in out
