@@ -153,7 +153,7 @@ def train_backbone(cfg: TrainConfig, data: Splits, device: torch.device) -> tupl
 
 
 def codec_distillation(net: SplitNetwork, temperature: float = 4.0) -> Criterion:
-    """Loss that teaches ``net``'s codec to stand in for nothing: the frozen backbone is its own teacher.
+    """Codec-phase loss whose teacher is ``net``'s own frozen backbone without the codec.
 
     The split feature and the backbone's logits are computed without the codec (no
     gradient: the backbone is frozen in the codec phase); the loss is the soft-target
