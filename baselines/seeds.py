@@ -7,6 +7,7 @@ should compare what a rerun can be expected to give, not the luckiest seed.
 from __future__ import annotations
 
 import math
+import statistics
 
 MEASURES = ("device_flops", "payload_bits", "server_flops", "test_accuracy")
 
@@ -22,8 +23,7 @@ def mean_over_seeds(rows: list[dict], measures: tuple[str, ...] = MEASURES) -> l
         row = {"scheme": name, "split_point": k, "seeds": len(rs), "epochs": rs[0].get("epochs", "")}
         for m in measures:
             v = [float(r[m]) for r in rs]
-            mean = sum(v) / len(v)
-            row[m] = mean
-            row[f"{m}_se"] = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1) / len(v)) if len(v) > 1 else 0.0
+            row[m] = statistics.mean(v)  # exact arithmetic: seeds that agree give their value and an s.e. of exactly 0
+            row[f"{m}_se"] = statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else 0.0
         out.append(row)
     return out

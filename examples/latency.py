@@ -189,6 +189,32 @@ def main() -> None:
         for i, x in enumerate(rates):
             w.writerow([f"{x:.0f}", *(f"{curves[n][i]:.6g}" for n in curves)])
     print(f"wrote {out / f'latency-{args.device}.png'} and .csv: {len(curves)} curves")
+    for line in crossovers(curves, rates):
+        print(line)
+
+
+def crossovers(curves: dict[str, list[float]], rates: np.ndarray) -> list[str]:
+    """Per split design: the lowest grid rate where it is faster than on-device-only, the highest where faster than the PNG upload.
+
+    Empty when the results hold no server-png row, which both references come from.
+    """
+    device = next((ys for n, ys in curves.items() if n.startswith("on-device-only")), None)
+    png = next((ys for n, ys in curves.items() if n.startswith("server-only")), None)
+    if device is None or png is None:
+        return []
+
+    def fmt(x: float | None) -> str:
+        return "never" if x is None else f"{x / 1e3:,.0f} KB/s"
+
+    out = []
+    for name, ys in curves.items():
+        if "only" in name:
+            continue
+        above = [x for x, y, d in zip(rates, ys, device) if y < d]
+        below = [x for x, y, p in zip(rates, ys, png) if y < p]
+        out.append(f"{name}: faster than on-device-only from {fmt(min(above) if above else None)}, "
+                   f"than the PNG upload up to {fmt(max(below) if below else None)}")
+    return out
 
 
 if __name__ == "__main__":

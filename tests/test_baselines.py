@@ -244,6 +244,10 @@ def test_mean_over_seeds_matches_numpy():
     assert (a["scheme"], a["split_point"], a["seeds"], b["seeds"]) == ("a", 3, 3, 1)
     assert a["test_accuracy"] == pytest.approx(np.mean(acc)) and a["test_accuracy_se"] == pytest.approx(np.std(acc, ddof=1) / np.sqrt(3))
     assert a["payload_bits_se"] == 0.0 and b["test_accuracy_se"] == 0.0 and a["device_flops"] == pytest.approx(10.0)
+    same = 0.7807276302851525  # three equal floats whose plain float mean is off by one ulp
+    (c,) = mean_over_seeds([{"scheme": "c", "split_point": 1, "device_flops": 1, "payload_bits": 1, "server_flops": 1,
+                             "test_accuracy": same}] * 3)
+    assert c["test_accuracy"] == same and c["test_accuracy_se"] == 0.0
 
 
 def test_paa_taylor_scores_are_the_loss_derivative_of_a_channel_gate(tiny_context):
@@ -364,3 +368,20 @@ def test_results_summary_table_holds_each_designs_mean_and_standard_error(tmp_pa
     assert out[0] == "| scheme | split 13 |"
     assert "| IPDR | 72.0 ± 2.0%, 16 M, 512 bit |" in out
     assert "| 2-step | 75.0%, 2.5 k, 900 bit |" in out
+
+
+def test_latency_example_prints_where_a_design_overtakes_on_device_and_png(tmp_path):
+    """Hand case at 24e9 FLOP/s: on-device-only 10 ms; x takes 2 ms + 1,000 B / rate, so it overtakes on-device-only
+    above 125 kB/s (first grid rate 10^5.1) and the 10,000-byte PNG upload below about 4.5 MB/s (last grid rate 10^6.65)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "t.csv").write_text(
+        "scheme,split_point,seed,device_flops,payload_bits,test_accuracy,server_flops\n"
+        "x,13,0,48000000,8000,0.7,0\nserver-png,0,0,0,80000,0.8,240000000\n")
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(repo / "examples" / "latency.py"), "--results", str(tmp_path / "t.csv"), "--device", "24e9",
+                          "--out", str(tmp_path)], check=True, capture_output=True, text=True).stdout
+    assert f"x (70.0%): faster than on-device-only from {10 ** 5.1 / 1e3:,.0f} KB/s, than the PNG upload up to " \
+           f"{10 ** 6.65 / 1e3:,.0f} KB/s" in out
