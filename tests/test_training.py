@@ -64,3 +64,13 @@ def test_distilled_codec_phase_trains_the_codec_and_nothing_else():
 def test_a_bad_codec_loss_names_itself():
     with pytest.raises(ValueError, match="codec_loss='l2'"):
         TrainConfig(codec_loss="l2")
+
+
+def test_the_codec_loss_decides_what_the_codec_learns():
+    torch.manual_seed(1)
+    backbone = ckpt.backbone_state(SplitNetwork(SplitConfig(2, NUM_BLOCKS)))
+    data = load_synthetic(train_size=256)
+    nets = {loss: train_codec(TrainConfig(width=2, splits=[3], codec_epochs=1, joint_epochs=0, codec_loss=loss), backbone, 3, data,
+                              torch.device("cpu")) for loss in ("ce", "distill")}
+    ce, distilled = (n.device.encoder.fc.weight for n in nets.values())
+    assert not torch.equal(ce, distilled)
