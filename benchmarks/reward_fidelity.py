@@ -35,6 +35,7 @@ import csv
 import json
 import platform
 import time
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -129,8 +130,11 @@ def tau_with_interval(x, y, rng, draws: int = 1000) -> tuple[float, float, float
 
 
 def summarise(rows: list[dict], gt: dict, config, bits_per_symbol: int, seed: int) -> tuple[list[dict], dict]:
-    """One summary row per (panel, method), with the calibrated variants; and the noise ceilings."""
-    rng = np.random.default_rng(seed)
+    """One summary row per (panel, method), with the calibrated variants; and the noise ceilings.
+
+    Each row's bootstrap draws from its own generator, seeded by ``seed`` and the row's name, so adding a
+    method leaves every other row's interval as it was.
+    """
     by = {}
     for r in rows:
         by.setdefault((r["panel"], r["method"]), []).append(r)
@@ -160,6 +164,7 @@ def summarise(rows: list[dict], gt: dict, config, bits_per_symbol: int, seed: in
             if method in fits:
                 variants[method + "+calibrated"] = np.array([fits[method](a) for a in raw])
             for name, acc in variants.items():
+                rng = np.random.default_rng([seed, zlib.crc32(f"{panel}/{name}".encode())])
                 proxy_rew = np.array([reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, acc)])
                 rt, rlo, rhi = tau_with_interval(proxy_rew, gt_rew, rng)
                 at, alo, ahi = tau_with_interval(acc, gt_acc, rng)
@@ -276,9 +281,11 @@ def main() -> None:
     summary, extra = summarise(rows, gt, config, bps, args.seed)
     header = (f"# Reward fidelity, Tiny id, split {args.split}\n\n"
               f"Command: `.venv/bin/python benchmarks/reward_fidelity.py --split {args.split} --networks {args.networks} "
-              f"--gt-epochs {args.gt_epochs} --seed {args.seed} --methods {' '.join(args.methods)}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
+              f"--gt-epochs {args.gt_epochs} --seed {args.seed} --methods {' '.join(args.methods)}{' --summary-only' if args.summary_only else ''}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
               f"(export recipe), seeds {args.gt_seeds}, test accuracy on {len(data.test)} images. Hardware: {platform.processor() or platform.machine()}, "
-              f"{torch.get_num_threads()} torch threads. This invocation: {time.time() - started:.0f} s.")
+              f"{torch.get_num_threads()} torch threads. This invocation: {time.time() - started:.0f} s. "
+              f"The other methods' rows ({', '.join(sorted({r['method'] for r in rows} - set(args.methods))) or 'none'}) come from "
+              "earlier invocations on the same panels and ground truth (proxies.csv, ground_truth.csv).")
     write_summary(args.out, summary, extra, header)
     if args.calibration_out:
         digest = ckpt.split_digest(ckpt.bundled_dir(), 8, args.split)

@@ -79,7 +79,7 @@ class TrainConfig:
     codec_loss: str = "ce"
     """Loss of the codec phase: ``ce`` (cross-entropy on the labels) or ``distill`` (the frozen
     backbone's own logits as soft targets, KL at T = 4, plus the MSE between the decoded and the
-    true split feature). ``distill`` gained nothing at split 4 (docs/results/train_recipe/codec_loss.md)."""
+    true split feature). ``distill`` gained nothing at split 4 (docs/results/train_recipe/codec_loss/codec_loss.md)."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "codec_epochs", "joint_epochs"):

@@ -101,12 +101,13 @@ def test_train_more_splits_reuses_the_backbone_and_retrain_marks_others_stale(tr
     shutil.copytree(trained, out)
     before = sha(out / "resnet50-w2-backbone.pt")
     run = coinfer("train", "--width", "2", "--dataset", "synthetic", "--splits", "2", "--epochs", "1",
-                  "--codec-epochs", "1", "--joint-epochs", "0", "--out", out)
+                  "--codec-epochs", "1", "--joint-epochs", "0", "--codec-loss", "distill", "--out", out)
     assert "reusing the backbone" in run.stdout + run.stderr
     assert sha(out / "resnet50-w2-backbone.pt") == before
     assert sha(out / "resnet50-w2-split01.pt") == sha(trained / "resnet50-w2-split01.pt")
     meta = json.loads((out / "resnet50-w2.json").read_text())
     assert set(meta["splits"]) == {"1", "2"} and meta["stale_splits"] == []
+    assert meta["splits"]["2"]["config"]["codec_loss"] == "distill" and meta["splits"]["1"]["config"]["codec_loss"] == "ce"
     coinfer("train", "--width", "2", "--dataset", "synthetic", "--splits", "2", "--epochs", "1", "--seed", "1",
             "--codec-epochs", "0", "--joint-epochs", "0", "--out", out, "--retrain-backbone")
     assert sha(out / "resnet50-w2-backbone.pt") != before
@@ -121,6 +122,7 @@ def test_train_more_splits_reuses_the_backbone_and_retrain_marks_others_stale(tr
     (["--codec-epochs", "x"], "'x'"),
     (["--dataset", "imagenet"], "imagenet"),
     (["--env", "CoInfer-VGG-v0"], "CoInfer-VGG-v0"),
+    (["--codec-loss", "l2"], "'l2'"),
 ])
 def test_train_checks_every_argument_before_training(tmp_path, args, named):
     out = coinfer("train", "--width", "2", "--dataset", "synthetic", "--out", tmp_path / "ck", *args, check=False)
