@@ -6,7 +6,8 @@
 Every (scheme, split) is run with seeds 0..N-1, and every learned scheme trains for the
 same ``--budget`` epochs over the same training images (``baselines.common.left_over``).
 Each finished job is kept in ``jobs/`` under ``--out``, so a killed run started again
-with the same arguments goes on where it stopped. Writes ``tradeoff.csv`` (one row per
+with the same arguments goes on where it stopped; a job file made with other settings
+or on other weights (a sha256 over the weight files is part of each job) is refused. Writes ``tradeoff.csv`` (one row per
 seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.csv``
 (mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
 False where the *mean* test accuracy is more than 1 point below the unpruned
@@ -54,6 +55,19 @@ def mean_rows(rows: list[dict], drop_below: float) -> list[dict]:
     means = mean_over_seeds(rows)
     backbone = next((r["test_accuracy"] for r in means if r["scheme"] == "server-png"), max(r["test_accuracy"] for r in means))
     return [{**r, "in_plot": r["test_accuracy"] >= backbone - drop_below} for r in means]
+
+
+def weights_digest() -> str:
+    """sha256 over the Tiny id's weight files (backbone and every split): a job done on other weights is another job."""
+    import hashlib
+
+    from coinfer_env.architecture import NUM_BLOCKS, SplitConfig
+    from coinfer_env.envs import default_checkpoint_dir
+
+    h = hashlib.sha256()
+    for path in sorted(default_checkpoint_dir(SplitConfig(8, NUM_BLOCKS)).glob("*.pt")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()
 
 
 def job_file(out: Path, job: dict) -> Path:
@@ -139,8 +153,10 @@ def main() -> None:
     if args.budget < 1:
         parser.error(f"--budget {args.budget} is invalid: give the training epochs every learned scheme gets (12 or more)")
     # seed-major, so a run stopped early has whole seeds
+    weights = weights_digest()
     jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
-             "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "threads": threads}
+             "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "weights": weights,
+             "threads": threads}
             for seed in range(args.seeds) for n in names for k in ([0] if n == "server-png" else splits)]
     out = Path(args.out)
     start = time.time()

@@ -1,6 +1,7 @@
 """Baselines: PNG and Huffman payloads, GDN, every scheme's points, latency and select."""
 
 import io
+import json
 import math
 
 import numpy as np
@@ -312,6 +313,11 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
     assert "6 jobs, 6 already finished" in again.stdout and list(csv.DictReader(open(tmp_path / "tradeoff.csv"))) == rows
     other = subprocess.run(command + ["--budget", "20"], capture_output=True, text=True)  # never mixed with other settings
     assert other.returncode == 2 and "was run with other settings" in other.stderr
+    job = tmp_path / "jobs" / "simple-partition-split3-seed0.json"
+    saved = json.loads(job.read_text())
+    job.write_text(json.dumps({**saved, "job": {**saved["job"], "weights": "0" * 64}}))  # as if made on other weights
+    stale = subprocess.run(command, capture_output=True, text=True)
+    assert stale.returncode == 2 and str(job) in stale.stderr and "other settings" in stale.stderr
 
 
 def test_latency_example_draws_one_curve_per_design_at_its_mean_over_seeds(tmp_path):
