@@ -1,14 +1,18 @@
 """How well does each evaluation method's reward rank pruned networks the way deployment does?
 
     .venv/bin/python benchmarks/reward_fidelity.py [--split 13] [--networks 16] [--gt-epochs 1] \
-        [--out docs/results/reward_fidelity]
+        [--search-episodes 300] [--search-top 20] [--out docs/results/reward_fidelity]
 
 Panels of pruned Tiny networks (fixed, seeded):
   broad       per-layer ratios uniform in [f, 1], floors f from 0.1 to 0.8;
   sweep       one ratio for every layer, 0.1 to 1;
   narrow      per-layer ratios uniform in [0.6, 0.95];
-  calibration a mix of broad and narrow networks drawn with another seed, used only
-              to fit the linear maps of the "+calibrated" rows, never measured.
+  search      the best ``--search-top`` designs, by the default env's reward, of a
+              ``--search-episodes`` random search (the ``random`` agent's draws:
+              every ratio uniform in [0, 1]); these are the designs a search picks;
+  calibration broad-like and narrow-like networks drawn with another seed, plus
+              uniformly pruned ones between the sweep's ratios, used only to fit the
+              monotone maps of the "+line" and "+isotonic" rows, never measured.
 
 Ground truth: each network pruned and fine-tuned whole (the recipe of
 ``coinfer export``: SGD, cosine, augmented batches of 128) for ``--gt-epochs``
@@ -18,14 +22,17 @@ agreement is the noise ceiling.
 
 Each proxy is an :class:`coinfer_env.evaluation.Evaluator` with one method and
 budget, scoring on the env's 1,000 validation images exactly as an episode does.
-"+calibrated" rows apply a straight line, fitted on the calibration panel, from the
-proxy accuracy to the deployed accuracy (monotone, so the accuracy ranking is
-unchanged; the reward ranking is not).
+"+line" and "+isotonic" rows map the proxy accuracy through that kind of monotone
+map (coinfer_env.calibration), fitted on the calibration panel to the deployed
+accuracy. The "cost-only" row gives every network one accuracy (the calibration
+panel's mean deployed accuracy), so it ranks by FLOPs and bits alone: the
+reference a method's accuracy has to beat.
 
 Writes ``networks.csv`` (one row per network and method: kept vector, FLOPs, bits,
 proxy accuracy, reward and seconds, and each ground-truth seed's accuracy and
-reward), ``summary.md`` and ``frontier.png``. Ground truth and proxy rows are
-appended as they finish, so an interrupted run resumes where it stopped.
+reward), ``summary.md`` and ``frontier.png``. Search episodes, ground truth and
+proxy rows are appended as they finish (``search.csv``, ``ground_truth.csv``,
+``proxies.csv``), so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ PROXIES = {  # name -> settings; the budgets are the arguments of EvalSettings
     "reconstruct+finetune-8": EvalSettings("reconstruct+finetune", steps=8, bn_batches=8),
     "reconstruct+distill-8": EvalSettings("reconstruct+distill", steps=8, bn_batches=8),
 }
+DEFAULT = "reconstruct-8"  # the env's default evaluation
+COST_ONLY = "cost-only"
+PANELS = ("broad", "sweep", "narrow", "search")  # the measurement panels, in the summary's order
 BETA = 0.5
 
 
@@ -79,13 +89,47 @@ def panels(config: SplitConfig, n: int, seed: int) -> dict[str, list[tuple[int, 
 
     L = len(full)
     cal = np.random.default_rng(seed + 1000)
+    sweep = np.linspace(0.1, 1, max(2, n // 2))
     return {
         "broad": [kept(rng.uniform(f, 1, L)) for f in np.linspace(0.1, 0.8, n)],
-        "sweep": [kept(np.full(L, a)) for a in np.linspace(0.1, 1, max(2, n // 2))],
+        "sweep": [kept(np.full(L, a)) for a in sweep],
         "narrow": [kept(rng.uniform(0.6, 0.95, L)) for _ in range(n)],
+        # the uniform ones reach the low accuracies the sweep probes, so no map extrapolates there
         "calibration": [kept(cal.uniform(f, 1, L)) for f in np.linspace(0.1, 0.8, n // 2)]
-        + [kept(cal.uniform(0.6, 0.95, L)) for _ in range(n - n // 2)],
+        + [kept(cal.uniform(0.6, 0.95, L)) for _ in range(n - n // 2)]
+        + [kept(np.full(L, a)) for a in (sweep[:-1] + sweep[1:]) / 2],
     }
+
+
+def search_designs(config: SplitConfig, episodes: int, seed: int) -> list[tuple[int, ...]]:
+    """The kept vectors :class:`agents.random_search.RandomSearch` plays with this seed (tests/test_evaluation.py)."""
+    full = full_kept(config)
+    draws = np.random.default_rng(seed).uniform(0, 1, size=(episodes, len(full)))
+    return [tuple(kept_count(float(a), c) for a, c in zip(ratios, full)) for ratios in draws]
+
+
+def search_panel(trained, data, out: Path, episodes: int, top: int, seed: int, run: bool = True) -> list[tuple[int, ...]]:
+    """The ``top`` designs by default-env reward of a random search, resumable from ``out/search.csv``.
+
+    The draws are :class:`agents.random_search.RandomSearch`'s (every ratio uniform in
+    [0, 1], one row per episode from ``default_rng(seed)``), scored as the default env
+    scores an episode. ``run=False`` only reads the episodes already recorded.
+    """
+    config = trained.config
+    path = out / "search.csv"
+    done = {int(r["episode"]): r for r in read_rows(path)}
+    ev = Evaluator(trained, data.train, data.val, PROXIES[DEFAULT])
+    for i, kept in enumerate(search_designs(config, episodes, seed)):
+        if i in done or not run:
+            continue
+        e, _ = ev.evaluate(kept)
+        row = {"episode": i, "kept": json.dumps(list(kept)), "proxy_accuracy": e.accuracy,
+               "proxy_reward": reward(config, kept, e.accuracy, trained.bits_per_symbol), "seconds": round(e.seconds, 3)}
+        append_row(path, row)
+        done[i] = row
+        print(f"search episode {i}: reward {float(row['proxy_reward']):.4f} ({e.seconds:.1f} s)", flush=True)
+    best = sorted(done.values(), key=lambda r: -float(r["proxy_reward"]))[:top]
+    return [tuple(json.loads(r["kept"])) for r in best]
 
 
 def append_row(path: Path, row: dict) -> None:
@@ -129,62 +173,129 @@ def tau_with_interval(x, y, rng, draws: int = 1000) -> tuple[float, float, float
     return float(point), float(lo), float(hi)
 
 
-def summarise(rows: list[dict], gt: dict, config, bits_per_symbol: int, seed: int) -> tuple[list[dict], dict]:
-    """One summary row per (panel, method), with the calibrated variants; and the noise ceilings.
+def fit_maps(by: dict, gt: dict) -> dict[str, dict]:
+    """Per method: each kind of map fitted on the calibration panel, its leave-one-out error there, and the kind
+    with the smaller one, which ``--calibration-out`` ships. Nothing here sees a measurement panel."""
+    fits = {}
+    for method in PROXIES:
+        cal = by.get(("calibration", method), [])
+        if len(cal) < 3:
+            continue
+        x = [float(r["proxy_accuracy"]) for r in cal]
+        y = [float(np.mean(gt[r["kept"]])) for r in cal]
+        loo = {kind: calib.loo_error(x, y, kind) for kind in calib.KINDS}
+        fits[method] = {"maps": {kind: calib.fit(x, y, kind) for kind in calib.KINDS}, "loo": loo,
+                        "ships": min(loo, key=loo.get), "networks": len(cal)}
+    return fits
+
+
+def score(name: str, panel: str, kept: list[str], acc, gt_acc, gt_rew, seconds, config, bits_per_symbol: int,
+          seed: int) -> dict:
+    """One summary row: how the accuracies ``acc`` rank the panel against its ground truth.
 
     Each row's bootstrap draws from its own generator, seeded by ``seed`` and the row's name, so adding a
     method leaves every other row's interval as it was.
     """
+    rng = np.random.default_rng([seed, zlib.crc32(f"{panel}/{name}".encode())])
+    acc = np.asarray(acc, float)
+    proxy_rew = np.array([reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, acc)])
+    rt, rlo, rhi = tau_with_interval(proxy_rew, gt_rew, rng)
+    at, alo, ahi = tau_with_interval(acc, gt_acc, rng) if len(set(acc)) > 1 else (np.nan,) * 3
+    return {"panel": panel, "method": name, "networks": len(kept),
+            "reward_tau": rt, "reward_tau_lo": rlo, "reward_tau_hi": rhi,
+            "accuracy_tau": at, "accuracy_tau_lo": alo, "accuracy_tau_hi": ahi,
+            "calibration_error_pts": 100 * float(np.mean(np.abs(acc - gt_acc))),
+            "regret": float(gt_rew.max() - gt_rew[int(np.argmax(proxy_rew))]),
+            "median_seconds": float(np.median(seconds))}
+
+
+def summarise(rows: list[dict], gt: dict, config, bits_per_symbol: int, seed: int) -> tuple[list[dict], dict]:
+    """One summary row per (panel, method) and per map of each method, plus the cost-only reference; the
+    noise ceilings; the fits.
+
+    ``cost-only`` gives every network the calibration panel's mean deployed accuracy, so its reward ranks
+    by FLOPs and bits alone, at no evaluation cost: what a method's accuracy adds is its gain over that row.
+    """
     by = {}
     for r in rows:
         by.setdefault((r["panel"], r["method"]), []).append(r)
-    fits = {}
-    for method in PROXIES:
-        cal = by.get(("calibration", method), [])
-        if len(cal) >= 3:
-            fits[method] = calib.fit([float(r["proxy_accuracy"]) for r in cal], [float(np.mean(gt[r["kept"]])) for r in cal])
+    fits = fit_maps(by, gt)
+    cal_kept = {r["kept"] for (panel, _), group in by.items() if panel == "calibration" for r in group}
+    constant = float(np.mean([np.mean(gt[k]) for k in cal_kept])) if cal_kept else None
     out, ceilings = [], {}
-    for panel in ("broad", "sweep", "narrow"):
-        for method in PROXIES:
-            group = by.get((panel, method), [])
-            if len(group) < 3:
-                continue
+    for panel in PANELS:
+        groups = {m: by[(panel, m)] for m in PROXIES if len(by.get((panel, m), [])) >= 3}
+        if not groups:
+            continue
+        for method, group in groups.items():
             kept = [r["kept"] for r in group]
             gt_acc = np.array([np.mean(gt[k]) for k in kept])
             gt_rew = np.array([reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, gt_acc)])
             if panel not in ceilings:
-                s0 = np.array([gt[k][0] for k in kept])
-                s1 = np.array([gt[k][1] for k in kept])
-                r0 = [reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, s0)]
-                r1 = [reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, s1)]
-                ceilings[panel] = {"reward_tau": kendalltau(r0, r1).statistic, "accuracy_tau": kendalltau(s0, s1).statistic,
-                                   "networks": len(kept)}
-            raw = np.array([float(r["proxy_accuracy"]) for r in group])
-            variants = {method: raw}
-            if method in fits:
-                variants[method + "+calibrated"] = np.array([fits[method](a) for a in raw])
-            for name, acc in variants.items():
-                rng = np.random.default_rng([seed, zlib.crc32(f"{panel}/{name}".encode())])
-                proxy_rew = np.array([reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, acc)])
-                rt, rlo, rhi = tau_with_interval(proxy_rew, gt_rew, rng)
-                at, alo, ahi = tau_with_interval(acc, gt_acc, rng)
-                out.append({
-                    "panel": panel, "method": name, "networks": len(group),
-                    "reward_tau": rt, "reward_tau_lo": rlo, "reward_tau_hi": rhi,
-                    "accuracy_tau": at, "accuracy_tau_lo": alo, "accuracy_tau_hi": ahi,
-                    "calibration_error_pts": 100 * float(np.mean(np.abs(acc - gt_acc))),
-                    "regret": float(gt_rew.max() - gt_rew[int(np.argmax(proxy_rew))]),
-                    "median_seconds": float(np.median([float(r["seconds"]) for r in group])),
-                })
-    return out, {"ceilings": ceilings, "fits": fits}
+                ceilings[panel] = ceiling(kept, gt, config, bits_per_symbol)
+                if constant is not None:
+                    out.append(score(COST_ONLY, panel, kept, [constant] * len(kept), gt_acc, gt_rew, [0.0], config,
+                                     bits_per_symbol, seed))
+            raw = [float(r["proxy_accuracy"]) for r in group]
+            seconds = [float(r["seconds"]) for r in group]
+            out.append(score(method, panel, kept, raw, gt_acc, gt_rew, seconds, config, bits_per_symbol, seed))
+            for kind, fitted in fits.get(method, {}).get("maps", {}).items():
+                out.append(score(f"{method}+{kind}", panel, kept, [fitted(a) for a in raw], gt_acc, gt_rew, seconds,
+                                 config, bits_per_symbol, seed))
+    return out, {"ceilings": ceilings, "fits": fits, "constant": constant}
+
+
+def ceiling(kept: list[str], gt: dict, config, bits_per_symbol: int) -> dict:
+    """Kendall tau between the two ground-truth seeds, on the reward and on accuracy."""
+    s0 = [gt[k][0] for k in kept]
+    s1 = [gt[k][1] for k in kept]
+    r0 = [reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, s0)]
+    r1 = [reward(config, json.loads(k), a, bits_per_symbol) for k, a in zip(kept, s1)]
+    return {"reward_tau": kendalltau(r0, r1).statistic, "accuracy_tau": kendalltau(s0, s1).statistic, "networks": len(kept)}
+
+
+def write_networks(path: Path, rows: list[dict], gt: dict, config, bits_per_symbol: int) -> None:
+    """The joined table every summary is computed from: each proxy row with both ground-truth seeds."""
+    fields = list(rows[0]) + ["gt_accuracy_0", "gt_accuracy_1", "gt_reward_0", "gt_reward_1"] if rows else []
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            for r in rows:
+                a0, a1 = gt[r["kept"]][:2]
+                k = json.loads(r["kept"])
+                w.writerow({**r, "gt_accuracy_0": a0, "gt_accuracy_1": a1, "gt_reward_0": reward(config, k, a0, bits_per_symbol),
+                            "gt_reward_1": reward(config, k, a1, bits_per_symbol)})
+
+    ckpt.atomic_write(path, write)
+
+
+def cpu_name() -> str:
+    """The CPU's model name where Linux says it (float results of the CPU kernels can differ between models)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def write_summary(out: Path, summary: list[dict], extra: dict, header: str) -> None:
     lines = [header, "", "Noise ceiling (Kendall tau between the two ground-truth seeds):", ""]
     for panel, c in extra["ceilings"].items():
         lines.append(f"- {panel} ({c['networks']} networks): reward {c['reward_tau']:.2f}, accuracy {c['accuracy_tau']:.2f}")
-    lines += ["", "Calibration lines fitted on the calibration panel (deployed = slope x proxy + intercept):", ""]
-    lines += [f"- {m}: slope {c.slope:.3f}, intercept {c.intercept:+.3f}" for m, c in extra["fits"].items()]
+    lines += ["", "Maps fitted on the calibration panel, with their leave-one-out error there (points); "
+              "`--calibration-out` ships the kind with the smaller one:", ""]
+    for m, f in extra["fits"].items():
+        line = f["maps"]["line"]
+        (x0, y0), (x1, y1) = line.knots
+        lines.append(f"- {m} ({f['networks']} networks): line slope {(y1 - y0) / (x1 - x0):.3f}, intercept {y0:+.3f}, "
+                     f"LOO {100 * f['loo']['line']:.2f}; isotonic {len(f['maps']['isotonic'].knots)} knots, "
+                     f"LOO {100 * f['loo']['isotonic']:.2f}; ships {f['ships']}")
+    if extra["constant"] is not None:
+        lines += ["", f"{COST_ONLY}: every network's accuracy is the calibration panel's mean deployed accuracy, "
+                  f"{extra['constant']:.3f}, so its reward ranks by FLOPs and bits alone (no evaluation)."]
     lines += ["", "| panel | method | n | reward tau [95% CI] | accuracy tau [95% CI] | calib. error (pts) | regret | median s/episode |",
               "|---|---|---|---|---|---|---|---|"]
     for s in summary:
@@ -192,24 +303,41 @@ def write_summary(out: Path, summary: list[dict], extra: dict, header: str) -> N
             f"| {s['panel']} | {s['method']} | {s['networks']} | {s['reward_tau']:.2f} [{s['reward_tau_lo']:.2f}, {s['reward_tau_hi']:.2f}] "
             f"| {s['accuracy_tau']:.2f} [{s['accuracy_tau_lo']:.2f}, {s['accuracy_tau_hi']:.2f}] | {s['calibration_error_pts']:.1f} "
             f"| {s['regret']:.4f} | {s['median_seconds']:.2f} |")
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
-    fig = Figure(figsize=(7, 4))
+    text = "\n".join(lines) + "\n"
+    ckpt.atomic_write(out / "summary.md", lambda tmp: tmp.write_text(text))
+    write_plot(out / "frontier.png", summary)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A summary row's method name as (proxy, map kind or "")."""
+    for kind in calib.KINDS:
+        if name.endswith("+" + kind):
+            return name[: -len(kind) - 1], kind
+    return name, ""
+
+
+def write_plot(path: Path, summary: list[dict]) -> None:
+    """Reward tau against seconds per episode: marker = panel, colour = method, fill = map."""
+    fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
-    for panel, marker in (("broad", "o"), ("narrow", "s"), ("sweep", "^")):
-        pts = [s for s in summary if s["panel"] == panel]
-        for s in pts:
-            ax.scatter(s["median_seconds"], s["reward_tau"], marker=marker, color=f"C{list(PROXIES).index(s['method'].split('+calibrated')[0])}",
-                       facecolors="none" if "calibrated" in s["method"] else None)
-    present = {s["method"].split("+calibrated")[0] for s in summary}
+    markers = dict(zip(PANELS, "os^D"))
+    fill = {"": "full", "line": "none", "isotonic": "left"}
+    for s in summary:
+        base, kind = split_name(s["method"])
+        colour = "black" if base == COST_ONLY else f"C{list(PROXIES).index(base)}"
+        ax.plot(s["median_seconds"], s["reward_tau"], marker=markers[s["panel"]], color=colour, fillstyle=fill[kind],
+                linestyle="none")
+    present = {split_name(s["method"])[0] for s in summary}
     for i, m in enumerate(PROXIES):
         if m in present:
-            ax.scatter([], [], color=f"C{i}", label=m)
+            ax.plot([], [], "o", color=f"C{i}", label=m)
+    ax.plot([], [], "o", color="black", label=f"{COST_ONLY} (at 0 s)")
     ax.set_xlabel("median seconds per Tiny episode (this CPU)")
     ax.set_ylabel("Kendall tau, proxy vs deployed reward")
-    ax.set_title("o broad, s narrow, ^ sweep; hollow = +calibrated")
+    ax.set_title("o broad, ^ narrow, s sweep, D search; filled raw, hollow +line, half +isotonic", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "frontier.png", dpi=110)
+    ckpt.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
 
 
 def main() -> None:
@@ -219,7 +347,9 @@ def main() -> None:
     p.add_argument("--gt-epochs", type=int, default=1, help="whole-network fine-tune epochs of the ground truth")
     p.add_argument("--gt-seeds", type=int, nargs=2, default=[0, 1])
     p.add_argument("--methods", nargs="+", default=list(PROXIES), choices=list(PROXIES))
-    p.add_argument("--seed", type=int, default=0, help="draws the panels and the bootstrap")
+    p.add_argument("--seed", type=int, default=0, help="draws the panels (the search: seed + 2000) and the bootstrap")
+    p.add_argument("--search-episodes", type=int, default=300, help="episodes of the random search behind the search panel")
+    p.add_argument("--search-top", type=int, default=20, help="its best designs that form the search panel (0: no panel)")
     p.add_argument("--out", type=Path, default=Path("docs/results/reward_fidelity"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--summary-only", action="store_true")
@@ -235,6 +365,12 @@ def main() -> None:
     data = load_subset()
     bps = trained.bits_per_symbol
     nets = panels(config, args.networks, args.seed)
+    if args.search_top:
+        nets["search"] = search_panel(trained, data, args.out, args.search_episodes, args.search_top, args.seed + 2000,
+                                      run=not args.summary_only)
+    overlap = set(nets["calibration"]) & {k for panel in PANELS for k in nets.get(panel, [])}
+    if overlap:  # a map fitted on a network it is then measured on would flatter itself
+        raise SystemExit(f"the calibration panel shares {len(overlap)} networks with a measurement panel; change --seed")
     gt_path, proxy_path = args.out / "ground_truth.csv", args.out / "proxies.csv"
     started = time.time()
     if not args.summary_only:
@@ -268,30 +404,26 @@ def main() -> None:
     gt: dict[str, list[float]] = {}
     for r in read_rows(gt_path):
         gt.setdefault(r["kept"], []).append(float(r["test_accuracy"]))
-    rows = [r for r in read_rows(proxy_path) if len(gt.get(r["kept"], [])) >= 2]
-    with (args.out / "networks.csv").open("w", newline="") as f:  # the joined table every summary is computed from
-        fields = list(rows[0]) + ["gt_accuracy_0", "gt_accuracy_1", "gt_reward_0", "gt_reward_1"] if rows else []
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        for r in rows:
-            a0, a1 = gt[r["kept"]][:2]
-            k = json.loads(r["kept"])
-            w.writerow({**r, "gt_accuracy_0": a0, "gt_accuracy_1": a1,
-                        "gt_reward_0": reward(config, k, a0, bps), "gt_reward_1": reward(config, k, a1, bps)})
+    current = {(panel, json.dumps(list(k))) for panel, ks in nets.items() for k in ks}
+    rows = [r for r in read_rows(proxy_path) if (r["panel"], r["kept"]) in current and len(gt.get(r["kept"], [])) >= 2]
+    write_networks(args.out / "networks.csv", rows, gt, config, bps)
     summary, extra = summarise(rows, gt, config, bps, args.seed)
     header = (f"# Reward fidelity, Tiny id, split {args.split}\n\n"
               f"Command: `.venv/bin/python benchmarks/reward_fidelity.py --split {args.split} --networks {args.networks} "
-              f"--gt-epochs {args.gt_epochs} --seed {args.seed} --methods {' '.join(args.methods)}{' --summary-only' if args.summary_only else ''}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
-              f"(export recipe), seeds {args.gt_seeds}, test accuracy on {len(data.test)} images. Hardware: {platform.processor() or platform.machine()}, "
+              f"--gt-epochs {args.gt_epochs} --seed {args.seed} --search-episodes {args.search_episodes} "
+              f"--search-top {args.search_top} --methods {' '.join(args.methods)}"
+              f"{' --summary-only' if args.summary_only else ''}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
+              f"(export recipe), seeds {args.gt_seeds}, test accuracy on {len(data.test)} images. Hardware: {cpu_name()}, "
               f"{torch.get_num_threads()} torch threads. This invocation: {time.time() - started:.0f} s. "
               f"The other methods' rows ({', '.join(sorted({r['method'] for r in rows} - set(args.methods))) or 'none'}) come from "
               "earlier invocations on the same panels and ground truth (proxies.csv, ground_truth.csv).")
     write_summary(args.out, summary, extra, header)
     if args.calibration_out:
         digest = ckpt.split_digest(ckpt.bundled_dir(), 8, args.split)
-        for method, fitted in extra["fits"].items():
-            calib.save(args.calibration_out, 8, args.split, digest, PROXIES[method], fitted,
-                       networks=len(nets["calibration"]), panel_seed=args.seed + 1000,
+        for method, f in extra["fits"].items():
+            calib.save(args.calibration_out, 8, args.split, digest, PROXIES[method], f["maps"][f["ships"]],
+                       networks=f["networks"], panel_size=args.networks, panel_seed=args.seed + 1000,
+                       loo_error=f["loo"],
                        ground_truth=f"{args.gt_epochs}-epoch whole-network fine-tune, seeds {args.gt_seeds}, test accuracy")
     print((args.out / "summary.md").read_text())
 

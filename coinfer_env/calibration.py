@@ -4,17 +4,25 @@ A short recovery (a few fine-tune steps, or only re-estimated BN statistics) rea
 a pruned network's accuracy low, and lower the more it is pruned, so the reward
 punishes pruning that the longer fine-tune of deployment forgives. Multi-fidelity
 surrogates correct this by fitting the cheap score to the expensive one on a
-calibration panel. Here the map is a straight line with a positive slope, fitted
-by least squares on networks that no measurement panel contains
-(benchmarks/reward_fidelity.py ``--calibration-out``); a line needs few networks,
-never ties two accuracies, and so never changes the accuracy ranking.
+calibration panel, here networks that no measurement panel contains
+(benchmarks/reward_fidelity.py ``--calibration-out``). Two monotone maps are fitted:
+
+- ``line``: least squares with a positive slope; it never ties two accuracies, so it
+  keeps the accuracy ranking and changes only the balance against FLOPs and bits;
+- ``isotonic``: the non-decreasing least-squares fit (pool adjacent violators),
+  joined linearly between the calibration networks and flat beyond them. Where the
+  deployed accuracy does not rise with the proxy (among lightly pruned networks,
+  whose differences are below what the test images resolve) it is flat, so it ties
+  those networks' accuracies and leaves their ranking to the FLOPs and bits.
+
+Both are a :class:`Calibration`: knots of a non-decreasing piecewise-linear map.
 
 File format (``calibration.json`` beside the weights)::
 
     {"fits": [{"width": 8, "split_point": 13, "weights_sha256": "...",
                "evaluation": {"method": ..., "steps": ..., "batch": ..., "lr": ..., "bn_batches": ...},
-               "slope": 0.9, "intercept": 0.1, "networks": 16, "panel_seed": 1000,
-               "ground_truth": "..."}]}
+               "kind": "isotonic", "knots": [[0.45, 0.52], ...], "networks": 23, "panel_size": 16,
+               "panel_seed": 1000, "loo_error": {"line": 0.019, "isotonic": 0.017}, "ground_truth": "..."}]}
 """
 
 from __future__ import annotations
@@ -23,23 +31,39 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .checkpoints import atomic_write
 from .evaluation import EvalSettings
 
 FILE_NAME = "calibration.json"
+KINDS = ("line", "isotonic")
 
 
 @dataclass(frozen=True)
 class Calibration:
-    slope: float
-    intercept: float
+    """A non-decreasing piecewise-linear map through ``knots`` (x, y), flat beyond them, clipped to [0, 1]."""
+
+    knots: tuple[tuple[float, float], ...]
+    kind: str = "line"
 
     def __post_init__(self) -> None:
-        if not self.slope > 0:
-            raise ValueError(f"calibration slope {self.slope} must be positive, or the map would not be monotone")
+        xs, ys = zip(*self.knots) if self.knots else ((), ())
+        if len(xs) < 2 or any(b <= a for a, b in zip(xs, xs[1:])):
+            raise ValueError(f"calibration knots {self.knots} need at least 2 points with increasing x")
+        if any(b < a for a, b in zip(ys, ys[1:])):
+            raise ValueError(f"calibration knots {self.knots} fall somewhere, so the map would not be monotone")
+
+    @classmethod
+    def line(cls, slope: float, intercept: float) -> Calibration:
+        """``slope * accuracy + intercept`` on [0, 1]; the slope must be positive."""
+        if not slope > 0:
+            raise ValueError(f"calibration slope {slope} must be positive, or the map would not be monotone")
+        return cls(((0.0, intercept), (1.0, intercept + slope)), "line")
 
     def __call__(self, accuracy: float) -> float:
-        return min(1.0, max(0.0, self.slope * accuracy + self.intercept))
+        xs, ys = zip(*self.knots)
+        return min(1.0, max(0.0, float(np.interp(accuracy, xs, ys))))
 
 
 def settings_key(settings: EvalSettings) -> dict:
@@ -49,18 +73,43 @@ def settings_key(settings: EvalSettings) -> dict:
     return d
 
 
-def fit(proxy: list[float], deployed: list[float]) -> Calibration:
-    """Least-squares line from proxy to deployed accuracy; the slope is floored at 1e-3 to stay monotone."""
-    import numpy as np
+def fit(proxy: list[float], deployed: list[float], kind: str = "line") -> Calibration:
+    """The least-squares map of ``kind`` from proxy to deployed accuracy.
 
+    A line's slope is floored at 1e-3 so that a falling fit stays monotone. The
+    isotonic fit pools networks with equal proxy accuracy first, weighted by count.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"calibration kind {kind!r} is invalid: use one of {', '.join(KINDS)}")
     if len(proxy) < 3 or len(set(proxy)) < 2:
         raise ValueError("a calibration needs at least 3 networks with different proxy accuracies")
-    slope, intercept = np.polyfit(np.asarray(proxy, float), np.asarray(deployed, float), 1)
-    return Calibration(max(float(slope), 1e-3), float(intercept))
+    x, y = np.asarray(proxy, float), np.asarray(deployed, float)
+    if kind == "line":
+        slope, intercept = np.polyfit(x, y, 1)
+        return Calibration.line(max(float(slope), 1e-3), float(intercept))
+    from scipy.optimize import isotonic_regression  # scipy is needed only to fit, not to apply
+
+    xs, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=y) / counts
+    ys = isotonic_regression(means, weights=counts.astype(float)).x
+    return Calibration(tuple(zip(xs.tolist(), ys.tolist())), "isotonic")
+
+
+def loo_error(proxy: list[float], deployed: list[float], kind: str) -> float:
+    """Mean absolute leave-one-out error of ``kind`` on the calibration panel: how it would do on a new network."""
+    errors = [abs(fit(proxy[:i] + proxy[i + 1:], deployed[:i] + deployed[i + 1:], kind)(proxy[i]) - deployed[i])
+              for i in range(len(proxy))]
+    return float(np.mean(errors))
 
 
 def _entries(path: Path) -> list[dict]:
     return json.loads(path.read_text())["fits"] if path.exists() else []
+
+
+def _from_entry(e: dict) -> Calibration:
+    if "knots" not in e:  # written before the isotonic kind: a line
+        return Calibration.line(e["slope"], e["intercept"])
+    return Calibration(tuple(map(tuple, e["knots"])), e["kind"])
 
 
 def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings) -> Calibration:
@@ -70,12 +119,12 @@ def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, s
     entries = [e for e in _entries(path) if e["width"] == width and e["split_point"] == split_point]
     for e in entries:
         if e["evaluation"] == want and e["weights_sha256"] == weights_sha256:
-            return Calibration(e["slope"], e["intercept"])
+            return _from_entry(e)
     have = ", ".join(sorted({e["evaluation"]["method"] for e in entries})) or "none"
     raise ValueError(
         f"calibrated=True but {path} has no fit for width {width}, split {split_point}, evaluation {want} and these "
         f"weights (fits there for this split: {have}). Fit one with benchmarks/reward_fidelity.py "
-        f"--split {split_point} --calibration-out {path}, or pass calibrated=False"
+        f"--split {split_point} --calibration-out {directory}, or pass calibrated=False"
     )
 
 
@@ -87,6 +136,6 @@ def save(directory: Path, width: int, split_point: int, weights_sha256: str, set
     keep = [e for e in _entries(path)
             if not (e["width"] == width and e["split_point"] == split_point and e["evaluation"] == key)]
     entry = {"width": width, "split_point": split_point, "weights_sha256": weights_sha256, "evaluation": key,
-             "slope": calibration.slope, "intercept": calibration.intercept, **provenance}
+             "kind": calibration.kind, "knots": [list(k) for k in calibration.knots], **provenance}
     text = json.dumps({"fits": keep + [entry]}, indent=2) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text))

@@ -84,8 +84,8 @@ class CoInferEnv(gym.Env):
 
     ## Rewards
     0 on every step but the last. On the last, with kappa the validation accuracy
-    after the ``evaluation`` method's recovery (mapped by the shipped calibration
-    line when ``calibrated=True``),
+    after the ``evaluation`` method's recovery (mapped by the monotone calibration
+    map shipped with the weights when ``calibrated=True``),
     nu = clip(1 - lambda/Lambda, 0, 1) and rho = clip(1 - omega/Omega, 0, 1):
     ``reward = (H(kappa, nu) + H(kappa, rho) + beta H(nu, rho)) / 3`` with
     H(x, y) = 2xy / (x + y) (0 when x + y = 0). Lambda: FLOPs of the unpruned

@@ -96,22 +96,76 @@ def test_calibration_is_monotone_and_refuses_a_non_monotone_map():
     values = [c(a / 100) for a in range(101)]
     assert all(b >= a for a, b in zip(values, values[1:]))
     assert c(0.1) > 0.1 and 0 <= c(0) and c(1) <= 1
-    assert calib.fit([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]).slope > 0  # a falling fit is floored, not inverted
+    (x0, y0), (x1, y1) = calib.fit([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]).knots
+    assert y1 > y0  # a falling fit is floored, not inverted
     with pytest.raises(ValueError, match="slope"):
-        calib.Calibration(-1.0, 0.0)
+        calib.Calibration.line(-1.0, 0.0)
+    with pytest.raises(ValueError, match="monotone"):
+        calib.Calibration(((0.1, 0.5), (0.2, 0.4)), "isotonic")
+    with pytest.raises(ValueError, match="kind 'spline'"):
+        calib.fit([0.1, 0.2, 0.3], [0.1, 0.2, 0.3], "spline")
 
 
-def test_shipped_calibrations_were_fitted_off_the_measurement_panels():
+def test_isotonic_calibration_pools_violators_and_is_flat_beyond_the_panel():
+    # pool adjacent violators by hand: 0.5 > 0.4 pool to 0.45; joined linearly, flat beyond the ends
+    c = calib.fit([0.1, 0.2, 0.3, 0.4], [0.3, 0.5, 0.4, 0.6], "isotonic")
+    assert [v for k in c.knots for v in k] == pytest.approx([0.1, 0.3, 0.2, 0.45, 0.3, 0.45, 0.4, 0.6])
+    assert c(0.25) == pytest.approx(0.45) and c(0.35) == pytest.approx(0.525)
+    assert c(0.0) == pytest.approx(0.3) and c(0.9) == pytest.approx(0.6)
+    # equal proxies are pooled first, weighted by count
+    pooled = calib.fit([0.1, 0.1, 0.1, 0.3], [0.2, 0.4, 0.3, 0.5], "isotonic")
+    assert [v for k in pooled.knots for v in k] == pytest.approx([0.1, 0.3, 0.3, 0.5])
+    # a falling panel gives one flat map, its mean
+    flat = calib.fit([0.1, 0.2, 0.3], [0.6, 0.5, 0.4], "isotonic")
+    assert {round(y, 9) for _, y in flat.knots} == {0.5}
+
+
+def test_leave_one_out_error_by_hand():
+    x = y = [0.0, 1 / 3, 2 / 3, 1.0]
+    assert calib.loo_error(x, y, "line") == pytest.approx(0.0, abs=1e-12)  # any three of them give the same line
+    # isotonic: an inner one is interpolated exactly; an end one gets its neighbour's value, 1/3 away
+    assert calib.loo_error(x, y, "isotonic") == pytest.approx((1 / 3 + 0 + 0 + 1 / 3) / 4)
+
+
+def test_a_calibration_written_before_the_isotonic_kind_still_reads_as_its_line(tmp_path):
+    settings = EvalSettings("adaptive-bn", bn_batches=1)
+    entry = {"width": 8, "split_point": 1, "weights_sha256": "abc", "evaluation": calib.settings_key(settings),
+             "slope": 0.5, "intercept": 0.4}
+    (tmp_path / calib.FILE_NAME).write_text(json.dumps({"fits": [entry]}))
+    c = calib.lookup(tmp_path, 8, 1, "abc", settings)
+    assert c.kind == "line" and c(0.5) == pytest.approx(0.65)
+
+
+def reward_fidelity_module():
     import importlib.util
     from pathlib import Path
 
     spec = importlib.util.spec_from_file_location("rf", Path(__file__).parents[1] / "benchmarks" / "reward_fidelity.py")
     rf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rf)
+    return rf
+
+
+def test_the_search_panel_draws_the_designs_the_random_agent_plays():
+    from agents.random_search import RandomSearch
+    from coinfer_env.accounting import cost
+
+    env = gym.make(TINY, pretrained=False, dataset="synthetic", eval_images=16, evaluation="adaptive-bn", bn_batches=1,
+                   cache=False)
+    played = RandomSearch().run(env, 3, seed=5).history
+    config, bps = env.unwrapped.config, env.unwrapped.trained.bits_per_symbol
+    drawn = [cost(config, k, bps) for k in reward_fidelity_module().search_designs(config, 3, 5)]
+    assert [(h["flops"], h["bits"]) for h in played] == [(c.flops, c.bits) for c in drawn]
+    assert len({h["flops"] for h in played}) == 3
+
+
+def test_shipped_calibrations_were_fitted_off_the_measurement_panels():
+    rf = reward_fidelity_module()
     path = ckpt.bundled_dir() / calib.FILE_NAME
     fits = json.loads(path.read_text())["fits"] if path.exists() else []
     for fit in fits:
-        panels = rf.panels(SplitConfig(fit["width"], fit["split_point"]), fit["networks"], fit["panel_seed"] - 1000)
+        panels = rf.panels(SplitConfig(fit["width"], fit["split_point"]), fit["panel_size"], fit["panel_seed"] - 1000)
+        assert fit["networks"] == len(panels["calibration"])
         measured = {k for name in ("broad", "sweep", "narrow") for k in panels[name]}
         assert not measured & set(panels["calibration"])
 
@@ -122,7 +176,7 @@ def test_a_calibrated_env_reports_raw_and_calibrated_accuracy(tmp_path):
     for f in ("resnet50-w8-backbone.pt", "resnet50-w8-split01.pt"):
         shutil.copy(ckpt.bundled_dir() / f, tmp_path / f)
     settings = EvalSettings("adaptive-bn", bn_batches=1)
-    calib.save(tmp_path, 8, 1, ckpt.split_digest(tmp_path, 8, 1), settings, calib.Calibration(0.5, 0.4))
+    calib.save(tmp_path, 8, 1, ckpt.split_digest(tmp_path, 8, 1), settings, calib.Calibration.line(0.5, 0.4))
     kw = dict(split_point=1, checkpoint_dir=tmp_path, evaluation="adaptive-bn", bn_batches=1, eval_images=100, cache=False)
     info = gym.make(TINY, calibrated=True, **kw).unwrapped.evaluate([0.5] * 4)
     assert info["accuracy"] == pytest.approx(0.5 * info["accuracy_raw"] + 0.4)
