@@ -10,6 +10,8 @@ Panels of pruned Tiny networks (fixed, seeded):
   search      the best ``--search-top`` designs, by the default env's reward, of a
               ``--search-episodes`` random search (the ``random`` agent's draws:
               every ratio uniform in [0, 1]); these are the designs a search picks;
+  search-random as many of that search's other designs, drawn at random: the same
+              distribution, chosen by no proxy, so no winner's curse;
   calibration broad-like and narrow-like networks drawn with another seed, plus
               uniformly pruned ones between the sweep's ratios, used only to fit the
               monotone maps of the "+line" and "+isotonic" rows, never measured.
@@ -75,7 +77,7 @@ PROXIES = {  # name -> settings; the budgets are the arguments of EvalSettings
 }
 DEFAULT = "reconstruct-8"  # the env's default evaluation
 COST_ONLY = "cost-only"
-PANELS = ("broad", "sweep", "narrow", "search")  # the measurement panels, in the summary's order
+PANELS = ("broad", "sweep", "narrow", "search", "search-random")  # the measurement panels, in the summary's order
 BETA = 0.5
 
 
@@ -108,8 +110,11 @@ def search_designs(config: SplitConfig, episodes: int, seed: int) -> list[tuple[
     return [tuple(kept_count(float(a), c) for a, c in zip(ratios, full)) for ratios in draws]
 
 
-def search_panel(trained, data, out: Path, episodes: int, top: int, seed: int, run: bool = True) -> list[tuple[int, ...]]:
-    """The ``top`` designs by default-env reward of a random search, resumable from ``out/search.csv``.
+def search_panels(trained, data, out: Path, episodes: int, top: int, seed: int,
+                  run: bool = True) -> dict[str, list[tuple[int, ...]]]:
+    """The ``top`` designs by default-env reward of a random search (``search``), and ``top`` of its other
+    designs drawn at random (``search-random``: the same distribution, not chosen by any proxy's reward).
+    Resumable from ``out/search.csv``.
 
     The draws are :class:`agents.random_search.RandomSearch`'s (every ratio uniform in
     [0, 1], one row per episode from ``default_rng(seed)``), scored as the default env
@@ -128,8 +133,11 @@ def search_panel(trained, data, out: Path, episodes: int, top: int, seed: int, r
         append_row(path, row)
         done[i] = row
         print(f"search episode {i}: reward {float(row['proxy_reward']):.4f} ({e.seconds:.1f} s)", flush=True)
-    best = sorted(done.values(), key=lambda r: -float(r["proxy_reward"]))[:top]
-    return [tuple(json.loads(r["kept"])) for r in best]
+    ranked = sorted(done.values(), key=lambda r: -float(r["proxy_reward"]))
+    rest = sorted(ranked[top:], key=lambda r: int(r["episode"]))
+    picked = np.random.default_rng(seed + 1).choice(len(rest), min(top, len(rest)), replace=False) if rest else []
+    return {"search": [tuple(json.loads(r["kept"])) for r in ranked[:top]],
+            "search-random": [tuple(json.loads(rest[i]["kept"])) for i in sorted(picked)]}
 
 
 def append_row(path: Path, row: dict) -> None:
@@ -320,7 +328,7 @@ def write_plot(path: Path, summary: list[dict]) -> None:
     """Reward tau against seconds per episode: marker = panel, colour = method, fill = map."""
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
-    markers = dict(zip(PANELS, "os^D"))
+    markers = dict(zip(PANELS, "os^Dv"))
     fill = {"": "full", "line": "none", "isotonic": "left"}
     for s in summary:
         base, kind = split_name(s["method"])
@@ -334,7 +342,7 @@ def write_plot(path: Path, summary: list[dict]) -> None:
     ax.plot([], [], "o", color="black", label=f"{COST_ONLY} (at 0 s)")
     ax.set_xlabel("median seconds per Tiny episode (this CPU)")
     ax.set_ylabel("Kendall tau, proxy vs deployed reward")
-    ax.set_title("o broad, ^ narrow, s sweep, D search; filled raw, hollow +line, half +isotonic", fontsize=8)
+    ax.set_title("o broad, ^ narrow, s sweep, D search, v search-random; filled raw, hollow +line, half +isotonic", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     ckpt.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
@@ -366,8 +374,8 @@ def main() -> None:
     bps = trained.bits_per_symbol
     nets = panels(config, args.networks, args.seed)
     if args.search_top:
-        nets["search"] = search_panel(trained, data, args.out, args.search_episodes, args.search_top, args.seed + 2000,
-                                      run=not args.summary_only)
+        nets.update(search_panels(trained, data, args.out, args.search_episodes, args.search_top, args.seed + 2000,
+                                  run=not args.summary_only))
     overlap = set(nets["calibration"]) & {k for panel in PANELS for k in nets.get(panel, [])}
     if overlap:  # a map fitted on a network it is then measured on would flatter itself
         raise SystemExit(f"the calibration panel shares {len(overlap)} networks with a measurement panel; change --seed")
