@@ -96,7 +96,7 @@ def panels(config: SplitConfig, n: int, seed: int) -> dict[str, list[tuple[int, 
         "broad": [kept(rng.uniform(f, 1, L)) for f in np.linspace(0.1, 0.8, n)],
         "sweep": [kept(np.full(L, a)) for a in sweep],
         "narrow": [kept(rng.uniform(0.6, 0.95, L)) for _ in range(n)],
-        # the uniform ones reach the low accuracies the sweep probes, so no map extrapolates there
+        # the uniform ones reach most of the low accuracies the sweep probes (down to 18% for reconstruct, against 45%)
         "calibration": [kept(cal.uniform(f, 1, L)) for f in np.linspace(0.1, 0.8, n // 2)]
         + [kept(cal.uniform(0.6, 0.95, L)) for _ in range(n - n // 2)]
         + [kept(np.full(L, a)) for a in (sweep[:-1] + sweep[1:]) / 2],
