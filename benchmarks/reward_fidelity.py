@@ -250,7 +250,26 @@ def summarise(rows: list[dict], gt: dict, config, bits_per_symbol: int, seed: in
             for kind, fitted in fits.get(method, {}).get("maps", {}).items():
                 out.append(score(f"{method}+{kind}", panel, kept, [fitted(a) for a in raw], gt_acc, gt_rew, seconds,
                                  config, bits_per_symbol, seed))
-    return out, {"ceilings": ceilings, "fits": fits, "constant": constant}
+    return out, {"ceilings": ceilings, "fits": fits, "constant": constant, "picks": picks(rows, gt, config, bits_per_symbol)}
+
+
+def picks(rows: list[dict], gt: dict, config, bits_per_symbol: int, method: str = DEFAULT) -> list[str]:
+    """Per panel, how ``method`` reads its own top pick and the design that deploys best."""
+    lines = []
+    for panel in PANELS:
+        group = [r for r in rows if r["panel"] == panel and r["method"] == method]
+        if len(group) < 3:
+            continue
+        deployed = [reward(config, json.loads(r["kept"]), float(np.mean(gt[r["kept"]])), bits_per_symbol) for r in group]
+        order = sorted(range(len(group)), key=lambda i: -float(group[i]["proxy_reward"]))
+        best = int(np.argmax(deployed))
+
+        def gap(i: int) -> str:
+            return f"{100 * (float(np.mean(gt[group[i]['kept']])) - float(group[i]['proxy_accuracy'])):.1f}"
+
+        lines.append(f"- {panel}: its top pick reads {gap(order[0])} points below its deployed accuracy; the design that "
+                     f"deploys best reads {gap(best)} points below, and is its choice {order.index(best) + 1} of {len(group)}")
+    return lines
 
 
 def ceiling(kept: list[str], gt: dict, config, bits_per_symbol: int) -> dict:
@@ -304,6 +323,7 @@ def write_summary(out: Path, summary: list[dict], extra: dict, header: str) -> N
     if extra["constant"] is not None:
         lines += ["", f"{COST_ONLY}: every network's accuracy is the calibration panel's mean deployed accuracy, "
                   f"{extra['constant']:.3f}, so its reward ranks by FLOPs and bits alone (no evaluation)."]
+    lines += ["", f"How {DEFAULT} reads the designs that matter (raw accuracy):", ""] + extra["picks"]
     lines += ["", "| panel | method | n | reward tau [95% CI] | accuracy tau [95% CI] | calib. error (pts) | regret | median s/episode |",
               "|---|---|---|---|---|---|---|---|"]
     for s in summary:
