@@ -60,9 +60,9 @@ from coinfer_env.architecture import SplitConfig, full_kept, kept_count
 from coinfer_env.data import load_subset
 from coinfer_env.envs import reward_terms
 from coinfer_env.evaluation import EvalSettings, Evaluator
+from coinfer_env.export import starting_network
 from coinfer_env.loops import accuracy
 from coinfer_env.network import SplitNetwork
-from coinfer_env.pruning import prune_to
 from coinfer_env.recipe import finetune_whole
 
 PROXIES = {  # name -> settings; the budgets are the arguments of EvalSettings
@@ -156,8 +156,9 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def ground_truth(trained, kept, data, epochs: int, seed: int) -> float:
-    model = prune_to(trained, kept)
+def ground_truth(trained, kept, data, epochs: int, seed: int, recovered_by: Evaluator | None = None) -> float:
+    """Test accuracy after ``coinfer export``'s fine-tune (``recovered_by``: its ``--start recovered``)."""
+    model = starting_network(trained, kept, recovered_by)
     model.channel.seed(seed)
     finetune_whole(model, data.train, epochs, torch.Generator().manual_seed(seed))
     return accuracy(model, data.test)

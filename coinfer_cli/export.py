@@ -26,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {**coinfer_env.preset(result.env_id), **result.env_kwargs}
     data = load(kwargs["dataset"], kwargs.get("data_root", DEFAULT_DATA_ROOT))
     data = Splits(data.train.to(env.torch_device), data.val, data.test)
-    report = export(env.trained, result.best_info["kept"], data, out, args.epochs, args.lr, args.seed, kwargs["dataset"])
+    recovered_by = env.evaluator if args.start == "recovered" else None
+    report = export(env.trained, result.best_info["kept"], data, out, args.epochs, args.lr, args.seed, kwargs["dataset"],
+                    recovered_by)
     print(json.dumps(report, indent=2))
     print(f"wrote {out}/device.pt, server.pt and export.json")
     return 0

@@ -98,6 +98,9 @@ def _export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=nonnegative_int, default=10, help="whole-network fine-tune epochs (step 3)")
     p.add_argument("--lr", type=float, default=0.01, help="initial SGD learning rate (cosine to 0)")
     p.add_argument("--seed", type=int, default=0, help="seeds the batch order and channel noise")
+    p.add_argument("--start", choices=("pruned", "recovered"), default="pruned",
+                   help="fine-tune the plainly pruned network (the paper's step 3), or the one the search's "
+                   "evaluation recovered and scored (its reward's network; docs/deployment.md)")
 
 
 def _select(p: argparse.ArgumentParser) -> None:

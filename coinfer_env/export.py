@@ -19,18 +19,29 @@ from tqdm.auto import tqdm
 from .accounting import cost
 from .checkpoints import staged_directory
 from .data import Splits
+from .evaluation import Evaluator
 from .loops import accuracy, epoch_steps
 from .network import SplitNetwork
 from .pruning import prune_to
 from .recipe import BATCH, finetune_whole
 
 
+def starting_network(trained: SplitNetwork, kept: Sequence[int], recovered_by: Evaluator | None) -> SplitNetwork:
+    """The network step 3 fine-tunes: ``trained`` plainly pruned to ``kept`` (``recovered_by=None``, the
+    paper's step 3), or the network ``recovered_by`` scored for that design, e.g. the env's evaluator, so
+    that the deployed network starts from the one the reward measured."""
+    if recovered_by is None:
+        return prune_to(trained, kept)
+    return recovered_by.build(kept)[0].to(memory_format=torch.contiguous_format)
+
+
 def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Path, epochs: int = 10,
-           lr: float = 0.01, seed: int = 0, dataset: str = "") -> dict:
-    """Prune ``trained`` to ``kept``, fine-tune, measure on the test split, write TorchScript."""
+           lr: float = 0.01, seed: int = 0, dataset: str = "", recovered_by: Evaluator | None = None) -> dict:
+    """Prune ``trained`` to ``kept`` (recovered by ``recovered_by`` if given: :func:`starting_network`),
+    fine-tune, measure on the test split, write TorchScript."""
     start = time.time()
     out_dir = Path(out_dir)
-    model = prune_to(trained, kept)
+    model = starting_network(trained, kept, recovered_by)
     model.channel.seed(seed)
     before = accuracy(model, data.test)
     with tqdm(total=epoch_steps(epochs, len(data.train), BATCH), desc="export fine-tune", unit="step") as bar:
@@ -53,6 +64,7 @@ def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Pa
         "device_params": c.device_params,
         "server_params": c.server_params,
         "finetune_epochs": epochs,
+        "start": "pruned" if recovered_by is None else recovered_by.settings.method,
         "seed": seed,
     }  # no wall time here: two exports with the same seed give the same export.json
     example = torch.zeros(1, 3, 32, 32)

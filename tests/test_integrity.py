@@ -4,6 +4,7 @@ import copy
 import json
 import os
 import pickle
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -204,12 +205,36 @@ def test_two_runs_with_the_same_seed_write_identical_results(tmp_path):
     assert (tmp_path / "a" / "timings.csv").read_text().startswith("episode,seconds,cache_hit")
 
 
+def assert_device_part_is(directory: Path, model) -> None:
+    """The exported TorchScript device part holds ``model``'s device weights and buffers."""
+    exported = torch.jit.load(str(directory / "device.pt")).state_dict()
+    want = model.device.state_dict()
+    assert exported.keys() == want.keys()
+    for name, value in want.items():
+        torch.testing.assert_close(exported[name], value.contiguous(), rtol=1e-5, atol=1e-6, msg=name)
+
+
 def test_export_replaces_its_directory_whole_and_epochs_zero_trains_nothing(tmp_path):
+    """With 0 epochs the export is exactly its starting network: plain pruning by default, or with --start
+    recovered the network the search's evaluation recovered and scored (the oracle for both: rebuilt here)."""
+    from coinfer_env.pruning import prune_to
+
     run = tmp_path / "run"
     coinfer("search", "--agent", "random", "--episodes", "2", "--out", run, "--env-kwargs", *FAST)
     coinfer("export", run / "result.json", "--epochs", "0", "--out", tmp_path / "exp")
     report = json.loads((tmp_path / "exp" / "export.json").read_text())
     assert report["test_accuracy"] == report["test_accuracy_before_finetune"] and "seconds" not in report
+    result = json.loads((run / "result.json").read_text())
+    env = gym.make(result["env_id"], **result["env_kwargs"]).unwrapped
+    kept = result["best_info"]["kept"]
+    pruned, recovered = prune_to(env.trained, kept), env.evaluator.build(kept)[0]
+    assert_device_part_is(tmp_path / "exp", pruned)
+    assert report["start"] == "pruned"
+    coinfer("export", run / "result.json", "--epochs", "0", "--start", "recovered", "--out", tmp_path / "rec")
+    assert_device_part_is(tmp_path / "rec", recovered)
+    assert json.loads((tmp_path / "rec" / "export.json").read_text())["start"] == env.eval_settings.method == "reconstruct"
+    assert any(not torch.equal(v, recovered.device.state_dict()[n]) for n, v in pruned.device.state_dict().items())
+    shutil.rmtree(tmp_path / "rec")
     first = (tmp_path / "exp" / "device.pt").read_bytes()
     coinfer("export", run / "result.json", "--epochs", "1", "--out", tmp_path / "exp")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp", "run"]  # no staging directory left

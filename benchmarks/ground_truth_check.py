@@ -1,0 +1,156 @@
+"""Is reward_fidelity's short ground truth a fair stand-in for the export recipe?
+
+    .venv/bin/python benchmarks/ground_truth_check.py [--designs 10] [--epochs 10] [--out docs/results/reward_fidelity]
+
+On this CPU, benchmarks/reward_fidelity.py fine-tunes each network for 1 epoch
+instead of ``coinfer export``'s 10. This script takes ``--designs`` networks of its
+two search panels (half from ``search``, half from ``search-random``, drawn with
+``--seed`` from the committed networks.csv), and fine-tunes each
+
+  - for ``--epochs`` from the pruned network (the export recipe as shipped: the truth
+    here), with each of ``--truth-seeds`` (their mean is the truth; two seeds also give
+    its noise ceiling, their agreement);
+  - for 1 epoch from the network the default evaluation recovered (``coinfer export
+    --start recovered --epochs 1``), seeds 0 and 1;
+  - with ``--recovered-full N``, for ``--epochs`` from the recovered network too, for
+    the first N designs (seed 0): does the start still matter after the full recipe?
+
+then prints how the 1-epoch stand-ins (the pruned one is reward_fidelity's ground
+truth, read from networks.csv) and the proxies rank the truth's accuracy and
+reward (Kendall tau), and how far their accuracies lie from it. Rows are appended
+to ``ground_truth_check.csv`` as they finish, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import kendalltau
+from reward_fidelity import DEFAULT, PROXIES, append_row, cpu_name, ground_truth, read_rows, reward
+
+from coinfer_env import checkpoints as ckpt
+from coinfer_env.architecture import SplitConfig
+from coinfer_env.data import load_subset
+from coinfer_env.evaluation import Evaluator
+from coinfer_env.network import SplitNetwork
+
+PANELS = ("search", "search-random")
+PROXY_ROWS = ("reconstruct-8", "distill-16", "finetune-16", "adaptive-bn-8")  # measured on both panels
+
+
+def chosen(networks: list[dict], designs: int, seed: int) -> list[str]:
+    """``designs`` kept vectors (JSON), half from each search panel, in a seeded draw."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, panel in enumerate(PANELS):
+        kept = sorted({r["kept"] for r in networks if r["panel"] == panel})
+        n = designs // 2 + (designs % 2 if i == 0 else 0)
+        out += [kept[j] for j in sorted(rng.choice(len(kept), n, replace=False))]
+    return out
+
+
+def compare(name: str, designs: list[str], truth: dict[str, float], acc, config, bps: int) -> str:
+    """A table row: how the accuracies ``acc`` of ``designs`` rank and read the truth's."""
+    acc = np.asarray(acc, float)
+    t = np.array([truth[k] for k in designs])
+    rew = [reward(config, json.loads(k), a, bps) for k, a in zip(designs, acc)]
+    truth_rew = [reward(config, json.loads(k), a, bps) for k, a in zip(designs, t)]
+    return (f"| {name} | {kendalltau(rew, truth_rew).statistic:.2f} | {kendalltau(acc, t).statistic:.2f} | "
+            f"{100 * np.mean(t - acc):+.1f} | {100 * np.std(t - acc):.1f} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--designs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=10, help="the export recipe's epochs (the truth)")
+    p.add_argument("--truth-seeds", type=int, nargs="+", default=[0, 1], help="seeds of the truth's fine-tunes")
+    p.add_argument("--seed", type=int, default=0, help="draws the designs")
+    p.add_argument("--recovered-full", type=int, default=0,
+                   help="also fine-tune this many of the designs for --epochs from the recovered start (seed 0)")
+    p.add_argument("--split", type=int, default=13)
+    p.add_argument("--out", type=Path, default=Path("docs/results/reward_fidelity"))
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    config = SplitConfig(8, args.split)
+    trained = SplitNetwork(config)
+    trained.load_state_dict(ckpt.load_split(ckpt.bundled_dir(), 8, args.split))
+    trained.eval()
+    data = load_subset()
+    bps = trained.bits_per_symbol
+    networks = read_rows(args.out / "networks.csv")
+    designs = chosen(networks, args.designs, args.seed)
+    recovered_by = Evaluator(trained, data.train, data.val, PROXIES[DEFAULT])
+    jobs = [("pruned", args.epochs, s) for s in args.truth_seeds] + [("recovered", 1, 0), ("recovered", 1, 1)]
+    path = args.out / "ground_truth_check.csv"
+    done = {(r["kept"], r["start"], int(r["epochs"]), int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)}
+    started = time.time()
+    for i, kept in enumerate(designs):
+        for start, epochs, seed in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else []):
+            if (kept, start, epochs, seed) in done:
+                continue
+            t = time.perf_counter()
+            acc = ground_truth(trained, json.loads(kept), data, epochs, seed, recovered_by if start == "recovered" else None)
+            append_row(path, {"kept": kept, "start": start, "epochs": epochs, "seed": seed, "test_accuracy": acc,
+                              "seconds": round(time.perf_counter() - t, 2)})
+            done[(kept, start, epochs, seed)] = acc
+            print(f"{start} start, {epochs} epochs, seed {seed}: {acc:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
+    truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.truth_seeds])) for k in designs}
+    seed_rows = []
+    if len(args.truth_seeds) == 2:
+        s0, s1 = ({k: done[(k, "pruned", args.epochs, s)] for k in designs} for s in args.truth_seeds)
+        seed_rows.append(compare(f"the truth's seed {args.truth_seeds[1]} against its seed {args.truth_seeds[0]} "
+                                 "(noise ceiling)", designs, s0, [s1[k] for k in designs], config, bps))
+    constant = float(np.mean(list(truth.values())))
+    row = {(r["kept"], r["method"]): r for r in networks}
+    lines = [
+        f"# Is the 1-epoch ground truth a stand-in for the {args.epochs}-epoch export recipe?",
+        "",
+        f"Command: `.venv/bin/python benchmarks/ground_truth_check.py --designs {args.designs} --epochs {args.epochs} "
+        f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --recovered-full {args.recovered_full} "
+        f"--seed {args.seed} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} torch threads. "
+        f"This invocation: {time.time() - started:.0f} s. {len(designs)} designs of the search and search-random panels; "
+        f"the truth is the mean of seeds {args.truth_seeds} of the {args.epochs}-epoch export recipe from the pruned "
+        "network. Cost-only gives every design the truth's mean accuracy, so ranks by FLOPs and bits alone.",
+        "",
+        "| stand-in for the truth | reward tau | accuracy tau | mean accuracy below the truth, points | its spread (sd) |",
+        "|---|---:|---:|---:|---:|",
+        *seed_rows,
+        compare("1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds)", designs, truth,
+                [(float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2
+                 for k in designs], config, bps),
+        compare("1 epoch, recovered start (2 seeds)", designs, truth,
+                [(done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2 for k in designs], config, bps),
+    ]
+    lines.append(compare("cost-only", designs, truth, [constant] * len(designs), config, bps))
+    lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
+              for m in PROXY_ROWS]
+    lines += ["", "| design (kept) | truth | 1 epoch pruned | 1 epoch recovered | " + " | ".join(PROXY_ROWS) + " |",
+              "|---|---:|---:|---:|" + "---:|" * len(PROXY_ROWS)]
+    for k in designs:
+        r = row[(k, DEFAULT)]
+        cells = [truth[k], (float(r["gt_accuracy_0"]) + float(r["gt_accuracy_1"])) / 2,
+                 (done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2]
+        cells += [float(row[(k, m)]["proxy_accuracy"]) for m in PROXY_ROWS]
+        lines.append(f"| `{k}` | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    short = [100 * ((done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2
+                    - (float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2) for k in designs]
+    lines += ["", "1 epoch from the recovered start, minus from the pruned one (means of seeds 0 and 1): "
+              + ", ".join(f"{d:+.1f}" for d in short) + f" points (mean {np.mean(short):+.1f})."]
+    both = [k for k in designs if (k, "recovered", args.epochs, 0) in done and (k, "pruned", args.epochs, 0) in done]
+    if both:
+        diff = [100 * (done[(k, "recovered", args.epochs, 0)] - done[(k, "pruned", args.epochs, 0)]) for k in both]
+        lines += ["", f"{args.epochs} epochs from the recovered start, minus from the pruned one (seed 0), on {len(both)} "
+                  f"designs: " + ", ".join(f"{d:+.1f}" for d in diff) + f" points (mean {np.mean(diff):+.1f})."]
+    text = "\n".join(lines) + "\n"
+    ckpt.atomic_write(args.out / "ground_truth_check.md", lambda tmp: tmp.write_text(text))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
