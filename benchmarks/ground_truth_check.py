@@ -31,13 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import kendalltau
-from reward_fidelity import DEFAULT, PROXIES, append_row, cpu_name, ground_truth, read_rows, reward
+from reward_fidelity import DEFAULT, PROXIES, append_row, bundled_tiny, cpu_name, ground_truth, read_rows, reward
 
 from coinfer_env import checkpoints as ckpt
-from coinfer_env.architecture import SplitConfig
 from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
-from coinfer_env.network import SplitNetwork
 
 PANELS = ("search", "search-random")
 PROXY_ROWS = ("reconstruct-8", "distill-16", "finetune-16", "adaptive-bn-8")  # measured on both panels
@@ -77,10 +75,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    config = SplitConfig(8, args.split)
-    trained = SplitNetwork(config)
-    trained.load_state_dict(ckpt.load_split(ckpt.bundled_dir(), 8, args.split))
-    trained.eval()
+    trained = bundled_tiny(args.split)
+    config = trained.config
     data = load_subset()
     bps = trained.bits_per_symbol
     networks = read_rows(args.out / "networks.csv")

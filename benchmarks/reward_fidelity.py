@@ -156,6 +156,13 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def bundled_tiny(split: int) -> SplitNetwork:
+    """The bundled Tiny step-1 weights at ``split``, in eval mode."""
+    trained = SplitNetwork(SplitConfig(8, split))
+    trained.load_state_dict(ckpt.load_split(ckpt.bundled_dir(), 8, split))
+    return trained.eval()
+
+
 def ground_truth(trained, kept, data, epochs: int, seed: int, recovered_by: Evaluator | None = None) -> float:
     """Test accuracy after ``coinfer export``'s fine-tune (``recovered_by``: its ``--start recovered``)."""
     model = starting_network(trained, kept, recovered_by)
@@ -387,10 +394,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    config = SplitConfig(8, args.split)
-    trained = SplitNetwork(config)
-    trained.load_state_dict(ckpt.load_split(ckpt.bundled_dir(), 8, args.split))
-    trained.eval()
+    trained = bundled_tiny(args.split)
+    config = trained.config
     data = load_subset()
     bps = trained.bits_per_symbol
     nets = panels(config, args.networks, args.seed)
