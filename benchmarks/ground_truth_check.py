@@ -104,6 +104,9 @@ def main() -> None:
                                  "(noise ceiling)", designs, s0, [s1[k] for k in designs], config, bps))
     constant = float(np.mean(list(truth.values())))
     row = {(r["kept"], r["method"]): r for r in networks}
+    # the two 1-epoch stand-ins, each the mean of seeds 0 and 1
+    pruned_1 = {k: (float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2 for k in designs}
+    recovered_1 = {k: (done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2 for k in designs}
     lines = [
         f"# Is the 1-epoch ground truth a stand-in for the {args.epochs}-epoch export recipe?",
         "",
@@ -118,10 +121,10 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *seed_rows,
         compare("1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds)", designs, truth,
-                [(float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2
+                [pruned_1[k]
                  for k in designs], config, bps),
         compare("1 epoch, recovered start (2 seeds)", designs, truth,
-                [(done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2 for k in designs], config, bps),
+                [recovered_1[k] for k in designs], config, bps),
     ]
     lines.append(compare("cost-only", designs, truth, [constant] * len(designs), config, bps))
     lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
@@ -129,13 +132,10 @@ def main() -> None:
     lines += ["", "| design (kept) | truth | 1 epoch pruned | 1 epoch recovered | " + " | ".join(PROXY_ROWS) + " |",
               "|---|---:|---:|---:|" + "---:|" * len(PROXY_ROWS)]
     for k in designs:
-        r = row[(k, DEFAULT)]
-        cells = [truth[k], (float(r["gt_accuracy_0"]) + float(r["gt_accuracy_1"])) / 2,
-                 (done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2]
+        cells = [truth[k], pruned_1[k], recovered_1[k]]
         cells += [float(row[(k, m)]["proxy_accuracy"]) for m in PROXY_ROWS]
         lines.append(f"| `{k}` | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
-    short = [100 * ((done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2
-                    - (float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2) for k in designs]
+    short = [100 * (recovered_1[k] - pruned_1[k]) for k in designs]
     lines += ["", "1 epoch from the recovered start, minus from the pruned one (means of seeds 0 and 1): "
               + ", ".join(f"{d:+.1f}" for d in short) + f" points (mean {np.mean(short):+.1f})."]
     both = [k for k in designs if (k, "recovered", args.epochs, 0) in done and (k, "pruned", args.epochs, 0) in done]
