@@ -156,6 +156,13 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def read_ground_truth(path: Path, epochs: int) -> dict[tuple[str, int], float]:
+    """The test accuracy in ``path`` of each (network's kept vector as JSON, seed) after an ``epochs``-epoch
+    fine-tune. Rows of another length of fine-tune are left out, so a run with another ``--gt-epochs`` into
+    the same directory neither reuses nor mixes them."""
+    return {(r["kept"], int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path) if int(r["epochs"]) == epochs}
+
+
 def bundled_tiny(split: int) -> SplitNetwork:
     """The bundled Tiny step-1 weights at ``split``, in eval mode."""
     trained = SplitNetwork(SplitConfig(8, split))
@@ -203,6 +210,15 @@ def fit_maps(by: dict, gt: dict) -> dict[str, dict]:
         fits[method] = {"maps": {kind: calib.fit(x, y, kind) for kind in calib.KINDS}, "loo": loo,
                         "ships": min(loo, key=loo.get), "networks": len(cal)}
     return fits
+
+
+def ship_fits(directory: Path, split: int, fits: dict[str, dict], networks: int, seed: int, ground_truth: str) -> None:
+    """Save each method's fit of the kind it ships into ``directory``'s calibration.json, with its provenance:
+    the calibration panel drawn by ``panels(config, networks, seed)`` and the ground truth it aims at."""
+    digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
+    for method, f in fits.items():
+        calib.save(directory, 8, split, digest, PROXIES[method], f["maps"][f["ships"]], networks=f["networks"],
+                   panel_size=networks, panel_seed=seed + 1000, loo_error=f["loo"], ground_truth=ground_truth)
 
 
 def score(name: str, panel: str, kept: list[str], acc, gt_acc, gt_rew, seconds, config, bits_per_symbol: int,
@@ -408,7 +424,7 @@ def main() -> None:
     gt_path, proxy_path = args.out / "ground_truth.csv", args.out / "proxies.csv"
     started = time.time()
     if not args.summary_only:
-        done = {(r["kept"], int(r["seed"])) for r in read_rows(gt_path)}
+        done = set(read_ground_truth(gt_path, args.gt_epochs))
         for panel, kept_list in nets.items():
             for kept in kept_list:
                 for s in args.gt_seeds:
@@ -436,8 +452,8 @@ def main() -> None:
                                             "proxy_reward": reward(config, kept, e.accuracy, bps), "seconds": round(e.seconds, 3)})
                     print(f"{method} {panel}: {e.accuracy:.3f} ({e.seconds:.1f} s)", flush=True)
     gt: dict[str, list[float]] = {}
-    for r in read_rows(gt_path):
-        gt.setdefault(r["kept"], []).append(float(r["test_accuracy"]))
+    for (kept, _), acc in sorted(read_ground_truth(gt_path, args.gt_epochs).items()):
+        gt.setdefault(kept, []).append(acc)
     current = {(panel, json.dumps(list(k))) for panel, ks in nets.items() for k in ks}
     rows = [r for r in read_rows(proxy_path) if (r["panel"], r["kept"]) in current and len(gt.get(r["kept"], [])) >= 2]
     write_networks(args.out / "networks.csv", rows, gt, config, bps)
@@ -453,12 +469,8 @@ def main() -> None:
               "earlier invocations on the same panels and ground truth (proxies.csv, ground_truth.csv).")
     write_summary(args.out, summary, extra, header)
     if args.calibration_out:
-        digest = ckpt.split_digest(ckpt.bundled_dir(), 8, args.split)
-        for method, f in extra["fits"].items():
-            calib.save(args.calibration_out, 8, args.split, digest, PROXIES[method], f["maps"][f["ships"]],
-                       networks=f["networks"], panel_size=args.networks, panel_seed=args.seed + 1000,
-                       loo_error=f["loo"],
-                       ground_truth=f"{args.gt_epochs}-epoch whole-network fine-tune, seeds {args.gt_seeds}, test accuracy")
+        ship_fits(args.calibration_out, args.split, extra["fits"], args.networks, args.seed,
+                  f"{args.gt_epochs}-epoch whole-network fine-tune, seeds {args.gt_seeds}, test accuracy")
     print((args.out / "summary.md").read_text())
 
 

@@ -159,6 +159,16 @@ def test_the_search_panel_draws_the_designs_the_random_agent_plays():
     assert len({h["flops"] for h in played}) == 3
 
 
+def test_the_ground_truth_of_one_length_of_fine_tune_is_never_read_as_another(tmp_path):
+    rf = reward_fidelity_module()
+    path = tmp_path / "ground_truth.csv"
+    for kept, seed, epochs, acc in (("[1, 2]", 0, 1, 0.4), ("[1, 2]", 0, 10, 0.7), ("[1, 2]", 1, 10, 0.68), ("[3, 4]", 0, 1, 0.5)):
+        rf.append_row(path, {"kept": kept, "seed": seed, "epochs": epochs, "test_accuracy": acc, "seconds": 1.0})
+    assert rf.read_ground_truth(path, 10) == {("[1, 2]", 0): 0.7, ("[1, 2]", 1): 0.68}
+    assert rf.read_ground_truth(path, 1) == {("[1, 2]", 0): 0.4, ("[3, 4]", 0): 0.5}
+    assert rf.read_ground_truth(path, 2) == {}
+
+
 def test_shipped_calibrations_were_fitted_off_the_measurement_panels():
     rf = reward_fidelity_module()
     path = ckpt.bundled_dir() / calib.FILE_NAME
