@@ -14,6 +14,11 @@ two search panels (half from ``search``, half from ``search-random``, drawn with
     --start recovered --epochs 1``), seeds 0 and 1;
   - with ``--recovered-full N``, for ``--epochs`` from the recovered network too, for
     the first N designs (seed 0): does the start still matter after the full recipe?
+  - with ``--calibration-seeds``, each network of reward_fidelity's calibration panel
+    (disjoint from the designs) for ``--epochs`` from the pruned network, and fits each
+    proxy's monotone maps (coinfer_env.calibration, the kind with the smaller
+    leave-one-out error there) to that truth instead of the 1-epoch one: do the
+    maps of the shipped kind correct the proxies once they aim at the real recipe?
 
 then prints how the 1-epoch stand-ins (the pruned one is reward_fidelity's ground
 truth, read from networks.csv) and the proxies rank the truth's accuracy and
@@ -31,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import kendalltau
-from reward_fidelity import DEFAULT, PROXIES, append_row, bundled_tiny, cpu_name, ground_truth, read_rows, reward
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, cpu_name, fit_maps, ground_truth, panels, read_rows,
+                             reward, ship_fits)
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
@@ -53,13 +59,30 @@ def chosen(networks: list[dict], designs: int, seed: int) -> list[str]:
 
 
 def compare(name: str, designs: list[str], truth: dict[str, float], acc, config, bps: int) -> str:
-    """A table row: how the accuracies ``acc`` of ``designs`` rank and read the truth's."""
+    """A table row: how the accuracies ``acc`` of ``designs`` rank and read the truth's, and what the design
+    they rate best loses in the truth's reward against the truth's best (the top-pick regret)."""
     acc = np.asarray(acc, float)
     t = np.array([truth[k] for k in designs])
     rew = [reward(config, json.loads(k), a, bps) for k, a in zip(designs, acc)]
-    truth_rew = [reward(config, json.loads(k), a, bps) for k, a in zip(designs, t)]
-    return (f"| {name} | {kendalltau(rew, truth_rew).statistic:.2f} | {kendalltau(acc, t).statistic:.2f} | "
-            f"{100 * np.mean(t - acc):+.1f} | {100 * np.std(t - acc):.1f} |")
+    truth_rew = np.array([reward(config, json.loads(k), a, bps) for k, a in zip(designs, t)])
+    accuracy_tau = kendalltau(acc, t).statistic if len(set(acc)) > 1 else float("nan")
+    return (f"| {name} | {kendalltau(rew, truth_rew).statistic:.2f} | {accuracy_tau:.2f} | "
+            f"{100 * np.mean(t - acc):+.1f} | {100 * np.std(t - acc):.1f} | {100 * np.mean(np.abs(t - acc)):.1f} | "
+            f"{truth_rew.max() - truth_rew[int(np.argmax(rew))]:.3f} |")
+
+
+def calibrated_rows(fits: dict[str, dict], aim: str, designs: list[str], truth: dict[str, float], row: dict, config,
+                    bps: int) -> list[str]:
+    """Each proxy mapped by its fit (of the kind it ships) to ``aim``, the calibration panel's ground truth, on the
+    designs."""
+    lines = []
+    for m in PROXY_ROWS:
+        f = fits[m]
+        fitted = f["maps"][f["ships"]]
+        acc = [fitted(float(row[(k, m)]["proxy_accuracy"])) for k in designs]
+        lines.append(compare(f"proxy {m} + {f['ships']} fitted to {aim} (leave-one-out there "
+                             f"{100 * f['loo'][f['ships']]:.1f} pts)", designs, truth, acc, config, bps))
+    return lines
 
 
 def main() -> None:
@@ -70,6 +93,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="draws the designs")
     p.add_argument("--recovered-full", type=int, default=0,
                    help="also fine-tune this many of the designs for --epochs from the recovered start (seed 0)")
+    p.add_argument("--calibration-seeds", type=int, nargs="*", default=[],
+                   help="fine-tune the calibration panel for --epochs with these seeds and fit the proxies' maps to it")
+    p.add_argument("--calibration-out", type=Path,
+                   help="directory whose calibration.json receives each method's fit to that truth (the bundled "
+                   "weights' directory ships them)")
+    p.add_argument("--panel-networks", type=int, default=16, help="reward_fidelity's --networks, which drew the panels")
+    p.add_argument("--panel-seed", type=int, default=0, help="reward_fidelity's --seed, which drew the panels")
     p.add_argument("--split", type=int, default=13)
     p.add_argument("--out", type=Path, default=Path("docs/results/reward_fidelity"))
     p.add_argument("--threads", type=int, default=2)
@@ -85,17 +115,24 @@ def main() -> None:
     jobs = [("pruned", args.epochs, s) for s in args.truth_seeds] + [("recovered", 1, 0), ("recovered", 1, 1)]
     path = args.out / "ground_truth_check.csv"
     done = {(r["kept"], r["start"], int(r["epochs"]), int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)}
+    cal = sorted({r["kept"] for r in networks if r["panel"] == "calibration"})
+    drawn = {json.dumps(list(k)) for k in panels(config, args.panel_networks, args.panel_seed)["calibration"]}
+    if args.calibration_seeds and drawn != set(cal):  # the shipped provenance names the panel by these two
+        raise SystemExit(f"networks.csv's calibration panel is not the one --panel-networks {args.panel_networks} "
+                         f"--panel-seed {args.panel_seed} draw; pass reward_fidelity's --networks and --seed")
+    todo = [(kept, job) for i, kept in enumerate(designs)
+            for job in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else [])]
+    todo += [(kept, ("pruned", args.epochs, s)) for s in args.calibration_seeds for kept in cal]
     started = time.time()
-    for i, kept in enumerate(designs):
-        for start, epochs, seed in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else []):
-            if (kept, start, epochs, seed) in done:
-                continue
-            t = time.perf_counter()
-            acc = ground_truth(trained, json.loads(kept), data, epochs, seed, recovered_by if start == "recovered" else None)
-            append_row(path, {"kept": kept, "start": start, "epochs": epochs, "seed": seed, "test_accuracy": acc,
-                              "seconds": round(time.perf_counter() - t, 2)})
-            done[(kept, start, epochs, seed)] = acc
-            print(f"{start} start, {epochs} epochs, seed {seed}: {acc:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
+    for kept, (start, epochs, seed) in todo:
+        if (kept, start, epochs, seed) in done:
+            continue
+        t = time.perf_counter()
+        acc = ground_truth(trained, json.loads(kept), data, epochs, seed, recovered_by if start == "recovered" else None)
+        append_row(path, {"kept": kept, "start": start, "epochs": epochs, "seed": seed, "test_accuracy": acc,
+                          "seconds": round(time.perf_counter() - t, 2)})
+        done[(kept, start, epochs, seed)] = acc
+        print(f"{start} start, {epochs} epochs, seed {seed}: {acc:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
     truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.truth_seeds])) for k in designs}
     seed_rows = []
     if len(args.truth_seeds) == 2:
@@ -107,18 +144,23 @@ def main() -> None:
     # the two 1-epoch stand-ins, each the mean of seeds 0 and 1
     pruned_1 = {k: (float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2 for k in designs}
     recovered_1 = {k: (done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2 for k in designs}
+    recorded = read_rows(path)
     lines = [
         f"# Is the 1-epoch ground truth a stand-in for the {args.epochs}-epoch export recipe?",
         "",
         f"Command: `.venv/bin/python benchmarks/ground_truth_check.py --designs {args.designs} --epochs {args.epochs} "
         f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --recovered-full {args.recovered_full} "
+        f"{'--calibration-seeds ' + ' '.join(map(str, args.calibration_seeds)) + ' ' if args.calibration_seeds else ''}"
+        f"{f'--calibration-out {args.calibration_out} ' if args.calibration_out else ''}"
         f"--seed {args.seed} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} torch threads. "
-        f"This invocation: {time.time() - started:.0f} s. {len(designs)} designs of the search and search-random panels; "
+        f"This invocation: {time.time() - started:.0f} s; the {len(recorded)} fine-tunes in ground_truth_check.csv took "
+        f"{sum(float(r['seconds']) for r in recorded):.0f} s in all. {len(designs)} designs of the search and search-random panels; "
         f"the truth is the mean of seeds {args.truth_seeds} of the {args.epochs}-epoch export recipe from the pruned "
         "network. Cost-only gives every design the truth's mean accuracy, so ranks by FLOPs and bits alone.",
         "",
-        "| stand-in for the truth | reward tau | accuracy tau | mean accuracy below the truth, points | its spread (sd) |",
-        "|---|---:|---:|---:|---:|",
+        "| stand-in for the truth | reward tau | accuracy tau | mean accuracy below the truth, points | its spread (sd) "
+        "| calibration error, points | top-pick regret |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         *seed_rows,
         compare("1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds)", designs, truth,
                 [pruned_1[k]
@@ -129,6 +171,17 @@ def main() -> None:
     lines.append(compare("cost-only", designs, truth, [constant] * len(designs), config, bps))
     lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
               for m in PROXY_ROWS]
+    if args.calibration_seeds:
+        by = {("calibration", m): [row[(k, m)] for k in cal if (k, m) in row] for m in PROXIES}
+        # the maps as reward_fidelity fits them (to its 1-epoch ground truth), then aimed at the truth
+        short = {k: [float(row[(k, DEFAULT)][f"gt_accuracy_{s}"]) for s in (0, 1)] for k in cal}
+        lines += calibrated_rows(fit_maps(by, short), "the 1-epoch ground truth", designs, truth, row, config, bps)
+        fits = fit_maps(by, {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in cal})
+        lines += calibrated_rows(fits, "the truth", designs, truth, row, config, bps)
+        if args.calibration_out:
+            ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
+                      f"{args.epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), "
+                      f"seeds {args.calibration_seeds}, test accuracy")
     lines += ["", "| design (kept) | truth | 1 epoch pruned | 1 epoch recovered | " + " | ".join(PROXY_ROWS) + " |",
               "|---|---:|---:|---:|" + "---:|" * len(PROXY_ROWS)]
     for k in designs:
