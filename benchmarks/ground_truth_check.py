@@ -85,7 +85,7 @@ def calibrated_rows(fits: dict[str, dict], aim: str, designs: list[str], truth: 
     return lines
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--designs", type=int, default=10)
     p.add_argument("--epochs", type=int, default=10, help="the export recipe's epochs (the truth)")
@@ -103,27 +103,11 @@ def main() -> None:
     p.add_argument("--split", type=int, default=13)
     p.add_argument("--out", type=Path, default=Path("docs/results/reward_fidelity"))
     p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    trained = bundled_tiny(args.split)
-    config = trained.config
-    data = load_subset()
-    bps = trained.bits_per_symbol
-    networks = read_rows(args.out / "networks.csv")
-    designs = chosen(networks, args.designs, args.seed)
-    recovered_by = Evaluator(trained, data.train, data.val, PROXIES[DEFAULT])
-    jobs = [("pruned", args.epochs, s) for s in args.truth_seeds] + [("recovered", 1, 0), ("recovered", 1, 1)]
-    path = args.out / "ground_truth_check.csv"
-    done = {(r["kept"], r["start"], int(r["epochs"]), int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)}
-    cal = sorted({r["kept"] for r in networks if r["panel"] == "calibration"})
-    drawn = {json.dumps(list(k)) for k in panels(config, args.panel_networks, args.panel_seed)["calibration"]}
-    if args.calibration_seeds and drawn != set(cal):  # the shipped provenance names the panel by these two
-        raise SystemExit(f"networks.csv's calibration panel is not the one --panel-networks {args.panel_networks} "
-                         f"--panel-seed {args.panel_seed} draw; pass reward_fidelity's --networks and --seed")
-    todo = [(kept, job) for i, kept in enumerate(designs)
-            for job in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else [])]
-    todo += [(kept, ("pruned", args.epochs, s)) for s in args.calibration_seeds for kept in cal]
-    started = time.time()
+    return p.parse_args()
+
+
+def fine_tune(todo: list, done: dict, path: Path, trained, data, recovered_by: Evaluator) -> None:
+    """Each (kept, (start, epochs, seed)) of ``todo`` not yet in ``done``, appended to ``path`` as it finishes."""
     for kept, (start, epochs, seed) in todo:
         if (kept, start, epochs, seed) in done:
             continue
@@ -133,19 +117,11 @@ def main() -> None:
                           "seconds": round(time.perf_counter() - t, 2)})
         done[(kept, start, epochs, seed)] = acc
         print(f"{start} start, {epochs} epochs, seed {seed}: {acc:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
-    truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.truth_seeds])) for k in designs}
-    seed_rows = []
-    if len(args.truth_seeds) == 2:
-        s0, s1 = ({k: done[(k, "pruned", args.epochs, s)] for k in designs} for s in args.truth_seeds)
-        seed_rows.append(compare(f"the truth's seed {args.truth_seeds[1]} against its seed {args.truth_seeds[0]} "
-                                 "(noise ceiling)", designs, s0, [s1[k] for k in designs], config, bps))
-    constant = float(np.mean(list(truth.values())))
-    row = {(r["kept"], r["method"]): r for r in networks}
-    # the two 1-epoch stand-ins, each the mean of seeds 0 and 1
-    pruned_1 = {k: (float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2 for k in designs}
-    recovered_1 = {k: (done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2 for k in designs}
-    recorded = read_rows(path)
-    lines = [
+
+
+def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], started: float) -> list[str]:
+    """The report's title, the command that made it, and the head of the stand-in table."""
+    return [
         f"# Is the 1-epoch ground truth a stand-in for the {args.epochs}-epoch export recipe?",
         "",
         f"Command: `.venv/bin/python benchmarks/ground_truth_check.py --designs {args.designs} --epochs {args.epochs} "
@@ -161,29 +137,30 @@ def main() -> None:
         "| stand-in for the truth | reward tau | accuracy tau | mean accuracy below the truth, points | its spread (sd) "
         "| calibration error, points | top-pick regret |",
         "|---|---:|---:|---:|---:|---:|---:|",
-        *seed_rows,
-        compare("1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds)", designs, truth,
-                [pruned_1[k]
-                 for k in designs], config, bps),
-        compare("1 epoch, recovered start (2 seeds)", designs, truth,
-                [recovered_1[k] for k in designs], config, bps),
     ]
-    lines.append(compare("cost-only", designs, truth, [constant] * len(designs), config, bps))
-    lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
-              for m in PROXY_ROWS]
-    if args.calibration_seeds:
-        by = {("calibration", m): [row[(k, m)] for k in cal if (k, m) in row] for m in PROXIES}
-        # the maps as reward_fidelity fits them (to its 1-epoch ground truth), then aimed at the truth
-        short = {k: [float(row[(k, DEFAULT)][f"gt_accuracy_{s}"]) for s in (0, 1)] for k in cal}
-        lines += calibrated_rows(fit_maps(by, short), "the 1-epoch ground truth", designs, truth, row, config, bps)
-        fits = fit_maps(by, {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in cal})
-        lines += calibrated_rows(fits, "the truth", designs, truth, row, config, bps)
-        if args.calibration_out:
-            ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
-                      f"{args.epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), "
-                      f"seeds {args.calibration_seeds}, test accuracy")
-    lines += ["", "| design (kept) | truth | 1 epoch pruned | 1 epoch recovered | " + " | ".join(PROXY_ROWS) + " |",
-              "|---|---:|---:|---:|" + "---:|" * len(PROXY_ROWS)]
+
+
+def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], done: dict, designs: list[str],
+                        truth: dict[str, float], config, bps: int) -> list[str]:
+    """Each proxy mapped to the 1-epoch ground truth and to the truth on the calibration panel; ships the latter fits."""
+    by = {("calibration", m): [row[(k, m)] for k in cal if (k, m) in row] for m in PROXIES}
+    # the maps as reward_fidelity fits them (to its 1-epoch ground truth), then aimed at the truth
+    short = {k: [float(row[(k, DEFAULT)][f"gt_accuracy_{s}"]) for s in (0, 1)] for k in cal}
+    lines = calibrated_rows(fit_maps(by, short), "the 1-epoch ground truth", designs, truth, row, config, bps)
+    fits = fit_maps(by, {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in cal})
+    lines += calibrated_rows(fits, "the truth", designs, truth, row, config, bps)
+    if args.calibration_out:
+        ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
+                  f"{args.epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), "
+                  f"seeds {args.calibration_seeds}, test accuracy")
+    return lines
+
+
+def per_design(designs: list[str], truth: dict, pruned_1: dict, recovered_1: dict, row: dict, done: dict,
+               epochs: int) -> list[str]:
+    """Every design's accuracies, then what the recovered start adds over the pruned one after 1 and ``epochs``."""
+    lines = ["", "| design (kept) | truth | 1 epoch pruned | 1 epoch recovered | " + " | ".join(PROXY_ROWS) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(PROXY_ROWS)]
     for k in designs:
         cells = [truth[k], pruned_1[k], recovered_1[k]]
         cells += [float(row[(k, m)]["proxy_accuracy"]) for m in PROXY_ROWS]
@@ -191,11 +168,55 @@ def main() -> None:
     short = [100 * (recovered_1[k] - pruned_1[k]) for k in designs]
     lines += ["", "1 epoch from the recovered start, minus from the pruned one (means of seeds 0 and 1): "
               + ", ".join(f"{d:+.1f}" for d in short) + f" points (mean {np.mean(short):+.1f})."]
-    both = [k for k in designs if (k, "recovered", args.epochs, 0) in done and (k, "pruned", args.epochs, 0) in done]
+    both = [k for k in designs if (k, "recovered", epochs, 0) in done and (k, "pruned", epochs, 0) in done]
     if both:
-        diff = [100 * (done[(k, "recovered", args.epochs, 0)] - done[(k, "pruned", args.epochs, 0)]) for k in both]
-        lines += ["", f"{args.epochs} epochs from the recovered start, minus from the pruned one (seed 0), on {len(both)} "
+        diff = [100 * (done[(k, "recovered", epochs, 0)] - done[(k, "pruned", epochs, 0)]) for k in both]
+        lines += ["", f"{epochs} epochs from the recovered start, minus from the pruned one (seed 0), on {len(both)} "
                   f"designs: " + ", ".join(f"{d:+.1f}" for d in diff) + f" points (mean {np.mean(diff):+.1f})."]
+    return lines
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    trained = bundled_tiny(args.split)
+    config = trained.config
+    data = load_subset()
+    bps = trained.bits_per_symbol
+    networks = read_rows(args.out / "networks.csv")
+    designs = chosen(networks, args.designs, args.seed)
+    jobs = [("pruned", args.epochs, s) for s in args.truth_seeds] + [("recovered", 1, 0), ("recovered", 1, 1)]
+    path = args.out / "ground_truth_check.csv"
+    done = {(r["kept"], r["start"], int(r["epochs"]), int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)}
+    cal = sorted({r["kept"] for r in networks if r["panel"] == "calibration"})
+    drawn = {json.dumps(list(k)) for k in panels(config, args.panel_networks, args.panel_seed)["calibration"]}
+    if args.calibration_seeds and drawn != set(cal):  # the shipped provenance names the panel by these two
+        raise SystemExit(f"networks.csv's calibration panel is not the one --panel-networks {args.panel_networks} "
+                         f"--panel-seed {args.panel_seed} draw; pass reward_fidelity's --networks and --seed")
+    todo = [(kept, job) for i, kept in enumerate(designs)
+            for job in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else [])]
+    todo += [(kept, ("pruned", args.epochs, s)) for s in args.calibration_seeds for kept in cal]
+    started = time.time()
+    fine_tune(todo, done, path, trained, data, Evaluator(trained, data.train, data.val, PROXIES[DEFAULT]))
+    truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.truth_seeds])) for k in designs}
+    lines = header(args, designs, read_rows(path), started)
+    if len(args.truth_seeds) == 2:
+        s0, s1 = ({k: done[(k, "pruned", args.epochs, s)] for k in designs} for s in args.truth_seeds)
+        lines.append(compare(f"the truth's seed {args.truth_seeds[1]} against its seed {args.truth_seeds[0]} "
+                             "(noise ceiling)", designs, s0, [s1[k] for k in designs], config, bps))
+    row = {(r["kept"], r["method"]): r for r in networks}
+    # the two 1-epoch stand-ins, each the mean of seeds 0 and 1
+    pruned_1 = {k: (float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2 for k in designs}
+    recovered_1 = {k: (done[(k, "recovered", 1, 0)] + done[(k, "recovered", 1, 1)]) / 2 for k in designs}
+    lines += [compare("1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds)", designs, truth,
+                      [pruned_1[k] for k in designs], config, bps),
+              compare("1 epoch, recovered start (2 seeds)", designs, truth, [recovered_1[k] for k in designs], config, bps),
+              compare("cost-only", designs, truth, [float(np.mean(list(truth.values())))] * len(designs), config, bps)]
+    lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
+              for m in PROXY_ROWS]
+    if args.calibration_seeds:
+        lines += calibration_section(args, row, cal, done, designs, truth, config, bps)
+    lines += per_design(designs, truth, pruned_1, recovered_1, row, done, args.epochs)
     text = "\n".join(lines) + "\n"
     ckpt.atomic_write(args.out / "ground_truth_check.md", lambda tmp: tmp.write_text(text))
     print(text)
