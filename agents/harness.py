@@ -171,6 +171,7 @@ def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, 
         lines.append(f"| {agent} | " + " | ".join(cells) + f" | {np.mean(wall):.0f} |")
     if BASELINE in summary and len(summary) > 1 and seeds > 1:
         lines += ["", *versus(summary, BASELINE)]
+    lines += ["", *best_designs(results, summary)]
     table = "\n".join(lines)
     atomic_write(out / "bench.md", lambda tmp: tmp.write_text((f"`{command}`\n\n" if command else "") + table + "\n"))
     atomic_write(out / "bench.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
@@ -179,6 +180,31 @@ def summarise(results: dict[str, list[SearchResult]], episodes: int, out: Path, 
 
 
 BASELINE = "random"
+DESIGN_FIELDS = {  # column -> what it reads from a run's best design
+    "accuracy (rewarded)": lambda i: i["accuracy"],
+    "accuracy (raw)": lambda i: i.get("accuracy_raw", i["accuracy"]),
+    "device FLOPs cut": lambda i: 1 - i["flops"] / i["flops_original"],
+    "bits cut": lambda i: 1 - i["bits"] / i["bits_original"],
+}
+
+
+def best_designs(results: dict[str, list[SearchResult]], summary: dict) -> list[str]:
+    """Markdown rows: what each agent's best design at the full budget keeps and cuts, mean ± s.e. over seeds.
+
+    The values go into ``summary[agent]["best_design"]``. The two accuracies differ
+    only under ``calibrated=True``, where the reward reads the mapped one.
+    """
+    rows = ["The best design of each run at the full budget (mean ± s.e. over seeds; cuts against the unpruned network).", "",
+            "| agent | " + " | ".join(DESIGN_FIELDS) + " |", "|---|" + "---:|" * len(DESIGN_FIELDS)]
+    for agent, runs in results.items():
+        summary[agent]["best_design"], cells = {}, []
+        for name, read in DESIGN_FIELDS.items():
+            values = [float(read(r.best_info)) for r in runs]
+            mean, se = mean_se(values)
+            summary[agent]["best_design"][name] = {"mean": mean, "se": se, "values": values}
+            cells.append(f"{100 * mean:.2f}% ± {100 * se:.2f}")
+        rows.append(f"| {agent} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def versus(summary: dict, baseline: str = BASELINE) -> list[str]:

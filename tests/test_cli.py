@@ -207,6 +207,10 @@ def test_bench_writes_table_json_and_plot(tmp_path):
     summary = json.loads((tmp_path / "bench.json").read_text())["random"]
     assert len(summary["reward"]["100%"]["values"]) == 2 and len(summary["hypervolume"]["100%"]["values"]) == 2
     assert "hypervolume" in table and (tmp_path / "random" / "seed1.timings.csv").exists()
+    run = json.loads((tmp_path / "random" / "seed1.json").read_text())["best_info"]  # recomputed from the run itself
+    assert summary["best_design"]["device FLOPs cut"]["values"][1] == pytest.approx(1 - run["flops"] / run["flops_original"])
+    assert summary["best_design"]["bits cut"]["values"][1] == pytest.approx(1 - run["bits"] / run["bits_original"])
+    assert "| random | " in table.split("The best design of each run")[1]
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
 
 

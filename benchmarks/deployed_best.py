@@ -1,0 +1,140 @@
+"""What do the best designs of two benches deliver once deployed?
+
+    .venv/bin/python benchmarks/deployed_best.py --benches docs/results/leaderboard docs/results/leaderboard-calibrated \
+        --agents ddpg cmaes --seeds 0 1 2 [--epochs 10] [--truth-seed 0] [--out docs/results/deployed_best]
+
+A search is only as good as the design it hands over. For each bench (a
+``coinfer bench --out`` directory), agent and seed, this takes the run's best design
+(its ``best_info["kept"]``) and fine-tunes it with the export recipe
+(reward_fidelity.ground_truth: ``--epochs`` of whole-network SGD from the pruned
+network, seed ``--truth-seed``, test accuracy on the bundled test images), then
+reports the deployed accuracy and the deployed reward (the paper's formula with that
+accuracy) beside what the search's own reward said, and the paired difference
+between the first bench and each other one, run by run (same agent, same seed).
+
+Rows are appended to ``deployed.csv`` as they finish, keyed by kept vector, epochs
+and seed, so a killed run resumes and a design two runs share is fine-tuned once
+(the recipe is deterministic on CPU for a fixed seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from reward_fidelity import append_row, bundled_tiny, cpu_name, ground_truth, read_rows, reward
+
+from agents.common import SearchResult
+from agents.metrics import mean_se
+from coinfer_env import checkpoints as ckpt
+from coinfer_env.accounting import cost
+from coinfer_env.data import load_subset
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--benches", type=Path, nargs="+", required=True, help="bench directories; the first is the reference")
+    p.add_argument("--agents", nargs="+", required=True)
+    p.add_argument("--seeds", type=int, nargs="+", required=True, help="the runs' seeds")
+    p.add_argument("--epochs", type=int, default=10, help="the export recipe's epochs")
+    p.add_argument("--truth-seed", type=int, default=0, help="seed of the deployment fine-tune")
+    p.add_argument("--split", type=int, default=13, help="the benches' split point (checked against each run)")
+    p.add_argument("--out", type=Path, default=Path("docs/results/deployed_best"))
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+def best_designs(benches: list[Path], agents: list[str], seeds: list[int], split: int) -> dict[tuple[str, str, int], dict]:
+    """(bench, agent, seed) -> that run's best design: kept vector (JSON), the search's reward and accuracy."""
+    out = {}
+    for bench in benches:
+        for agent in agents:
+            for seed in seeds:
+                run = SearchResult.from_json(bench / agent / f"seed{seed}.json")
+                if run.env_kwargs.get("split_point") != split:
+                    raise SystemExit(f"{bench / agent}/seed{seed}.json is a run at split {run.env_kwargs.get('split_point')}, "
+                                     f"not {split}: pass --split {run.env_kwargs.get('split_point')}")
+                out[(str(bench), agent, seed)] = {"kept": json.dumps(run.best_info["kept"]), "search_reward": run.best_reward,
+                                                  "search_accuracy": run.best_info["accuracy"]}
+    return out
+
+
+def deploy(designs: dict, path: Path, epochs: int, seed: int, trained, data) -> dict[str, float]:
+    """kept (JSON) -> deployed test accuracy, for every design, fine-tuning only those ``path`` does not hold yet."""
+    done = {r["kept"]: float(r["test_accuracy"]) for r in read_rows(path) if int(r["epochs"]) == epochs and int(r["seed"]) == seed}
+    for kept in dict.fromkeys(d["kept"] for d in designs.values()):
+        if kept in done:
+            continue
+        t = time.perf_counter()
+        done[kept] = ground_truth(trained, json.loads(kept), data, epochs, seed)
+        append_row(path, {"kept": kept, "epochs": epochs, "seed": seed, "test_accuracy": done[kept],
+                          "seconds": round(time.perf_counter() - t, 2)})
+        print(f"{kept}: {done[kept]:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
+    return done
+
+
+def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, seconds: float) -> str:
+    """Per bench and agent: the search's reward, then the deployed accuracy, reward and FLOPs cut; then the paired
+    differences of each bench against the first."""
+    config, bps = trained.config, trained.bits_per_symbol
+
+    def deployed_reward(d: dict) -> float:
+        return reward(config, json.loads(d["kept"]), deployed[d["kept"]], bps)
+
+    def flops_cut(d: dict) -> float:
+        c = cost(config, json.loads(d["kept"]), bps)
+        return 1 - c.flops / c.flops_original
+
+    def cell(values) -> str:
+        mean, se = mean_se(values)
+        return f"{mean:.4f} ± {se:.4f}"
+
+    lines = [f"# The best designs of {len(args.benches)} benches, deployed", "",
+             f"Command: `.venv/bin/python benchmarks/deployed_best.py --benches {' '.join(map(str, args.benches))} "
+             f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
+             f"--truth-seed {args.truth_seed} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} "
+             f"torch threads; {seconds:.0f} s of fine-tuning in deployed.csv. Deployed: {args.epochs}-epoch export recipe "
+             f"from the pruned network, seed {args.truth_seed}, test accuracy on the bundled test images. "
+             "Mean ± standard error over the seeds.", "",
+             "| bench | agent | search's best reward | deployed accuracy | deployed reward | device FLOPs cut |",
+             "|---|---|---:|---:|---:|---:|"]
+    for bench in map(str, args.benches):
+        for agent in args.agents:
+            runs = [designs[(bench, agent, s)] for s in args.seeds]
+            lines.append(f"| {bench} | {agent} | {cell([d['search_reward'] for d in runs])} | "
+                         f"{cell([deployed[d['kept']] for d in runs])} | {cell([deployed_reward(d) for d in runs])} | "
+                         f"{cell([flops_cut(d) for d in runs])} |")
+    first = str(args.benches[0])
+    lines += ["", f"Paired by agent and seed: each bench's deployed reward minus {first}'s (mean ± s.e. of the "
+              "differences; z = mean / s.e.).", "", "| bench | agent | difference | z |", "|---|---|---:|---:|"]
+    for bench in map(str, args.benches[1:]):
+        for agent in [*args.agents, "all"]:
+            chosen = args.agents if agent == "all" else [agent]
+            diff = [deployed_reward(designs[(bench, a, s)]) - deployed_reward(designs[(first, a, s)])
+                    for a in chosen for s in args.seeds]
+            mean, se = mean_se(diff)
+            lines.append(f"| {bench} | {agent} | {mean:+.4f} ± {se:.4f} | {mean / se if se > 0 else float('nan'):+.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    trained = bundled_tiny(args.split)
+    designs = best_designs(args.benches, args.agents, args.seeds, args.split)
+    path = args.out / "deployed.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deployed = deploy(designs, path, args.epochs, args.truth_seed, trained, load_subset())
+    wanted = {d["kept"] for d in designs.values()}
+    seconds = sum(float(r["seconds"]) for r in read_rows(path)
+                  if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) == args.truth_seed)
+    text = report(args, designs, deployed, trained, seconds)
+    ckpt.atomic_write(args.out / "deployed_best.md", lambda tmp: tmp.write_text(text))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
