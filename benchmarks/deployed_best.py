@@ -99,14 +99,16 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, sec
              f"torch threads; {seconds:.0f} s of fine-tuning in deployed.csv. Deployed: {args.epochs}-epoch export recipe "
              f"from the pruned network, seed {args.truth_seed}, test accuracy on the bundled test images. "
              "Mean ± standard error over the seeds.", "",
-             "| bench | agent | search's best reward | deployed accuracy | deployed reward | device FLOPs cut |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| bench | agent | search's best reward | deployed accuracy | deployed reward | device FLOPs cut "
+             "| search's accuracy minus deployed, mean of absolute values |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for bench in map(str, args.benches):
         for agent in args.agents:
             runs = [designs[(bench, agent, s)] for s in args.seeds]
             lines.append(f"| {bench} | {agent} | {cell([d['search_reward'] for d in runs])} | "
                          f"{cell([deployed[d['kept']] for d in runs])} | {cell([deployed_reward(d) for d in runs])} | "
-                         f"{cell([flops_cut(d) for d in runs])} |")
+                         f"{cell([flops_cut(d) for d in runs])} | "
+                         f"{cell([abs(d['search_accuracy'] - deployed[d['kept']]) for d in runs])} |")
     first = str(args.benches[0])
     lines += ["", f"Paired by agent and seed: each bench's deployed reward minus {first}'s (mean ± s.e. of the "
               "differences; z = mean / s.e.).", "", "| bench | agent | difference | z |", "|---|---|---:|---:|"]
