@@ -13,6 +13,10 @@ seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.
 False where the *mean* test accuracy is more than 1 point below the unpruned
 backbone's, the paper's rule) and ``tradeoff.png`` (log axes, one curve per scheme,
 error bars of one standard error, the PNG upload as a dashed line).
+
+``--env-kwargs`` (the proposed schemes only) passes keywords to their search's
+environment, e.g. ``calibrated=true``; they are part of each job's settings, so a
+resume with other keywords is refused.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ def run_job(job: dict) -> list[dict]:
 
     torch.set_num_threads(job["threads"])
     ctx = Context.load(device=job["device"], seed=job["seed"], budget=job["budget"], dataset=job["dataset"])
-    kwargs = {"episodes": job["episodes"], "buffer_episodes": job["buffer_episodes"]} if job["scheme"].startswith("proposed") else {}
+    proposed = job["scheme"].startswith("proposed")
+    kwargs = {"episodes": job["episodes"], "buffer_episodes": job["buffer_episodes"]} if proposed else {}
     start = time.time()
-    points = scheme(job["scheme"], **kwargs).points(ctx, job["splits"])
+    built = scheme(job["scheme"], **kwargs)
+    points = built.points(ctx, job["splits"], job["env_kwargs"]) if job.get("env_kwargs") else built.points(ctx, job["splits"])
     return [{**p.row(), "seed": job["seed"], "epochs": p.notes.get("epochs", ""), "seconds": round(time.time() - start, 1)}
             for p in points]
 
@@ -68,6 +74,22 @@ def weights_digest() -> str:
     for path in sorted(default_checkpoint_dir(SplitConfig(8, NUM_BLOCKS)).glob("*.pt")):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()
+
+
+def search_kwargs(pairs: list[str], names: list[str], splits: list[int]) -> dict:
+    """``--env-kwargs`` read and checked as ``coinfer search`` checks them, at every split; only the proposed schemes
+    search."""
+    from coinfer_cli.args import make_env, parse_env_kwargs
+
+    from baselines.common import Context
+
+    kwargs = parse_env_kwargs(pairs)
+    if kwargs and any(not n.startswith("proposed") for n in names):
+        raise ValueError(f"--env-kwargs {' '.join(pairs)} applies to the proposed schemes only: pass --schemes proposed-ddpg "
+                         "(or proposed-random) with it")
+    for k in splits if kwargs else []:  # a bad keyword or value, or calibrated=true where no fit exists: one line
+        make_env(Context.env_id, {**kwargs, "split_point": k}).close()
+    return kwargs
 
 
 def job_file(out: Path, job: dict) -> Path:
@@ -144,6 +166,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for every training run and search")
     parser.add_argument("--dataset", default=None, help="the preset's data unless given (synthetic: a quick smoke run)")
+    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="environment keywords of the proposed schemes' search, e.g. calibrated=true")
     args = parser.parse_args()
     splits = list(range(1, 17)) if args.splits == "all" else [int(s) for s in args.splits.split(",")]
     names = SCHEMES if args.schemes == "all" else args.schemes.split(",")
@@ -152,11 +176,15 @@ def main() -> None:
         parser.error(f"--seeds {args.seeds} is invalid: give 1 or more (3 or more to report noise)")
     if args.budget < 1:
         parser.error(f"--budget {args.budget} is invalid: give the training epochs every learned scheme gets (12 or more)")
+    try:
+        env_kwargs = search_kwargs(args.env_kwargs, names, splits)
+    except ValueError as e:
+        parser.error(str(e))
     # seed-major, so a run stopped early has whole seeds
     weights = weights_digest()
     jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
              "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "weights": weights,
-             "threads": threads}
+             "threads": threads, **({"env_kwargs": env_kwargs} if env_kwargs else {})}  # absent when empty: older job files stay valid
             for seed in range(args.seeds) for n in names for k in ([0] if n == "server-png" else splits)]
     out = Path(args.out)
     start = time.time()

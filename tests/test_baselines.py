@@ -391,3 +391,23 @@ def test_latency_example_prints_where_a_design_overtakes_on_device_and_png(tmp_p
                           "--out", str(tmp_path)], check=True, capture_output=True, text=True).stdout
     assert f"x (70.0%): faster than on-device-only from {10 ** 5.1 / 1e3:,.0f} KB/s, than the PNG upload up to " \
            f"{10 ** 6.65 / 1e3:,.0f} KB/s" in out
+
+
+def test_tradeoff_env_kwargs_are_checked_before_any_job(tmp_path):
+    """--env-kwargs reach the proposed schemes' search only, and a bad one is one line, exit 2, before anything is written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "tradeoff.py"
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "out"), *args], capture_output=True, text=True)
+
+    not_searched = run("--schemes", "server-png", "--env-kwargs", "calibrated=true")
+    assert not_searched.returncode == 2 and "applies to the proposed schemes only" in not_searched.stderr
+    typo = run("--schemes", "proposed-ddpg", "--splits", "13", "--env-kwargs", "calibratd=true")
+    assert typo.returncode == 2 and "--env-kwargs calibratd: no such keyword" in typo.stderr
+    no_fit = run("--schemes", "proposed-ddpg", "--splits", "3", "--env-kwargs", "calibrated=true")
+    assert no_fit.returncode == 2 and "no fit for width 8, split 3" in no_fit.stderr
+    assert not (tmp_path / "out").exists()
