@@ -13,8 +13,9 @@ accuracy) beside what the search's own reward said, and the paired difference
 between the first bench and each other one, run by run (same agent, same seed).
 
 Rows are appended to ``deployed.csv`` as they finish, keyed by kept vector, epochs
-and seed, so a killed run resumes and a design two runs share is fine-tuned once
-(the recipe is deterministic on CPU for a fixed seed).
+and seed, so a killed run resumes and a design two runs share is fine-tuned once, and
+both runs are scored with that one result (whether a second fine-tune with the same
+seed would repeat it exactly is not tested).
 """
 
 from __future__ import annotations
