@@ -48,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def best_designs(benches: list[Path], agents: list[str], seeds: list[int], split: int) -> dict[tuple[str, str, int], dict]:
+def run_designs(benches: list[Path], agents: list[str], seeds: list[int], split: int) -> dict[tuple[str, str, int], dict]:
     """(bench, agent, seed) -> that run's best design: kept vector (JSON), the search's reward and accuracy."""
     out = {}
     for bench in benches:
@@ -127,7 +127,7 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     trained = bundled_tiny(args.split)
-    designs = best_designs(args.benches, args.agents, args.seeds, args.split)
+    designs = run_designs(args.benches, args.agents, args.seeds, args.split)
     path = args.out / "deployed.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     deployed = deploy(designs, path, args.epochs, args.truth_seed, trained, load_subset())
