@@ -55,11 +55,17 @@ def code_digest() -> str:
         v = version("coinfer-env")
     except PackageNotFoundError:
         v = "unknown"
-    h = hashlib.sha256(v.encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return f"{v}+{h.hexdigest()[:16]}"
+    return f"{v}+{source_digest(Path(__file__).parent, salt=v)}"
+
+
+def source_digest(*directories: Path, salt: str = "") -> str:
+    """sha256 (16 hex digits) over ``salt`` and the name and bytes of every .py file directly in each directory."""
+    h = hashlib.sha256(salt.encode())
+    for directory in directories:
+        for path in sorted(Path(directory).glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def valid_result(row: Any) -> bool:

@@ -6,8 +6,10 @@
 Every (scheme, split) is run with seeds 0..N-1, and every learned scheme trains for the
 same ``--budget`` epochs over the same training images (``baselines.common.left_over``).
 Each finished job is kept in ``jobs/`` under ``--out``, so a killed run started again
-with the same arguments goes on where it stopped; a job file made with other settings
-or on other weights (a sha256 over the weight files is part of each job) is refused. Writes ``tradeoff.csv`` (one row per
+with the same arguments goes on where it stopped; a job file made with other settings,
+on other weights or calibration maps (a sha256 over those files is part of each job),
+or by other code (a digest of coinfer_env's, agents' and baselines' source) is refused,
+naming what differs. Writes ``tradeoff.csv`` (one row per
 seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.csv``
 (mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
 False where the *mean* test accuracy is more than 1 point below the unpruned
@@ -64,16 +66,27 @@ def mean_rows(rows: list[dict], drop_below: float) -> list[dict]:
 
 
 def weights_digest() -> str:
-    """sha256 over the Tiny id's weight files (backbone and every split): a job done on other weights is another job."""
+    """sha256 over the Tiny id's weight files (backbone and every split) and their calibration maps: a job done on
+    other weights, or searched with other maps, is another job."""
     import hashlib
 
     from coinfer_env.architecture import NUM_BLOCKS, SplitConfig
     from coinfer_env.envs import default_checkpoint_dir
 
     h = hashlib.sha256()
-    for path in sorted(default_checkpoint_dir(SplitConfig(8, NUM_BLOCKS)).glob("*.pt")):
+    directory = default_checkpoint_dir(SplitConfig(8, NUM_BLOCKS))
+    for path in sorted(directory.glob("*.pt")) + sorted(directory.glob("calibration.json")):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()
+
+
+def code_version() -> str:
+    """coinfer_env's code digest and one over the agents' and baselines' source: a job done by other code is another
+    job, so a resume after an edit or a pull starts it again rather than mixing two versions' results."""
+    from coinfer_env.cache import code_digest, source_digest
+
+    repo = Path(__file__).resolve().parents[1]
+    return f"{code_digest()}/{source_digest(repo / 'agents', repo / 'baselines')}"
 
 
 def search_kwargs(pairs: list[str], names: list[str], splits: list[int]) -> dict:
@@ -103,8 +116,10 @@ def finished(out: Path, job: dict) -> list[dict] | None:
         return None
     saved = json.loads(path.read_text())
     same = {k: v for k, v in job.items() if k != "threads"}
-    if saved["job"] != same:
-        raise ValueError(f"{path} was run with other settings ({saved['job']}): give a new --out or remove it")
+    differ = [k for k in dict.fromkeys([*saved["job"], *same]) if saved["job"].get(k) != same.get(k)]
+    if differ:
+        there = ", ".join(f"{k} {saved['job'].get(k)!r} (now {same.get(k)!r})" for k in differ)
+        raise ValueError(f"{path} was run with other settings: {there}; give a new --out or remove it")
     return saved["rows"]
 
 
@@ -181,10 +196,10 @@ def main() -> None:
     except ValueError as e:
         parser.error(str(e))
     # seed-major, so a run stopped early has whole seeds
-    weights = weights_digest()
+    weights, code = weights_digest(), code_version()
     jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
              "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "weights": weights,
-             "threads": threads, **({"env_kwargs": env_kwargs} if env_kwargs else {})}  # absent when empty: older job files stay valid
+             "code": code, "threads": threads, **({"env_kwargs": env_kwargs} if env_kwargs else {})}  # absent when empty: older job files stay valid
             for seed in range(args.seeds) for n in names for k in ([0] if n == "server-png" else splits)]
     out = Path(args.out)
     start = time.time()

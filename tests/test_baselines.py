@@ -317,7 +317,12 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
     saved = json.loads(job.read_text())
     job.write_text(json.dumps({**saved, "job": {**saved["job"], "weights": "0" * 64}}))  # as if made on other weights
     stale = subprocess.run(command, capture_output=True, text=True)
-    assert stale.returncode == 2 and str(job) in stale.stderr and "other settings" in stale.stderr
+    assert stale.returncode == 2 and str(job) in stale.stderr and "other settings: weights '0000" in stale.stderr
+    job.write_text(json.dumps({**saved, "job": {**saved["job"], "code": "0.0+older"}}))  # as if made by other code
+    older = subprocess.run(command, capture_output=True, text=True)
+    assert older.returncode == 2 and "other settings: code '0.0+older'" in older.stderr
+    job.write_text(json.dumps({**saved, "job": {k: v for k, v in saved["job"].items() if k != "code"}}))  # before the key
+    assert "code None (now" in subprocess.run(command, capture_output=True, text=True).stderr
 
 
 def test_latency_example_draws_one_curve_per_design_at_its_mean_over_seeds(tmp_path):

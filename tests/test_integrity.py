@@ -88,6 +88,25 @@ def test_cache_key_holds_the_data_contents(tmp_path, monkeypatch):
     assert not other["cache_hit"] and other["accuracy"] != first["accuracy"]
 
 
+def test_source_digest_follows_every_python_file_and_nothing_else(tmp_path):
+    """The code part of the cache key and of the trade-off's job files: an edit to any .py file is another version."""
+    from coinfer_env.cache import code_digest, source_digest
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "m.py").write_text("x = 1\n")
+    (b / "n.py").write_text("y = 2\n")
+    before = source_digest(a, b)
+    (a / "notes.txt").write_text("not code")
+    assert source_digest(a, b) == before
+    (b / "n.py").write_text("y = 3\n")
+    assert source_digest(a, b) != before and source_digest(b, a) != source_digest(a, b)
+    assert source_digest(a, salt="1.0") != source_digest(a)
+    package = Path(coinfer_env.envs.__file__).parent
+    assert code_digest().endswith("+" + source_digest(package, salt=code_digest().split("+")[0]))
+
+
 def test_cache_key_holds_the_thread_count(tmp_path):
     env = gym.make(TINY, cache_dir=tmp_path, **ENV)
     play(env)
