@@ -67,3 +67,44 @@ def test_a_run_at_another_split_is_refused(tmp_path):
     assert bad.returncode != 0 and "split 4, not 13: pass --split 4" in bad.stderr
     assert not (tmp_path / "out" / "deployed.csv").exists()
 
+
+
+def test_the_fidelity_table_reads_each_runs_raw_accuracy_through_the_shipped_map():
+    """The calibrated column is Kendall's tau (scipy) of the rewards of the mapped *raw* accuracies against the deployed
+    rewards; the search's own readings, mapped, would give another tau here."""
+    import argparse
+
+    from scipy.stats import kendalltau
+
+    from coinfer_env import calibration, checkpoints
+    from coinfer_env.evaluation import EvalSettings
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from deployed_best import fidelity
+        from reward_fidelity import bundled_tiny, reward
+    finally:
+        sys.path.pop(0)
+    trained = bundled_tiny(13)
+    kept = [json.dumps(json.loads((LEADERBOARD / a / f"seed{s}.json").read_text())["best_info"]["kept"])
+            for a in ("ddpg", "cmaes") for s in (0, 1, 2)]
+    assert len(set(kept)) == 6
+    deployed = dict(zip(kept, (0.70, 0.62, 0.66, 0.71, 0.58, 0.69)))
+    raw = dict(zip(kept, (0.36, 0.20, 0.30, 0.40, 0.18, 0.33)))  # in the map's rising part
+    searched = dict(zip(kept, (0.19, 0.35, 0.22, 0.18, 0.40, 0.25)))
+    fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 13, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13),
+                                EvalSettings("reconstruct", bn_batches=8))
+
+    def tau(accuracy: dict) -> float:
+        def rewards(acc):
+            return [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
+        return kendalltau(rewards({k: fitted(a) for k, a in accuracy.items()}), rewards(deployed)).statistic
+
+    assert f"{tau(raw):.2f}" != f"{tau(searched):.2f}"  # the test can tell the two apart
+    designs = {("b", "ddpg", i): {"kept": k, "raw_accuracy": raw[k], "search_accuracy": searched[k], "default_evaluation": True}
+               for i, k in enumerate(kept)}
+    table = fidelity(argparse.Namespace(split=13, benches=["b"]), designs, deployed, trained)
+    row = next(line for line in table if line.startswith("| all | 6 | "))
+    assert row.split(" | ")[3].startswith(f"{tau(raw):.2f} [")
+    other = {**designs, ("b", "ddpg", 0): {**designs[("b", "ddpg", 0)], "default_evaluation": False}}
+    assert "another evaluation" in fidelity(argparse.Namespace(split=13, benches=["b"]), other, deployed, trained)[-1]
