@@ -19,6 +19,11 @@ two search panels (half from ``search``, half from ``search-random``, drawn with
     proxy's monotone maps (coinfer_env.calibration, the kind with the smaller
     leave-one-out error there) to that truth instead of the 1-epoch one: do the
     maps of the shipped kind correct the proxies once they aim at the real recipe?
+  - with ``--panels``, every network of those fixed panels of reward_fidelity (broad,
+    sweep, narrow) for ``--epochs`` from the pruned network, with each of
+    ``--panel-truth-seeds``; each panel gets its own table of how the 1-epoch ground
+    truth, cost-only and each proxy, raw and mapped by the fits to this truth, rank
+    and read it: do reward_fidelity's figures on those panels hold for the real recipe?
 
 then prints how the 1-epoch stand-ins (the pruned one is reward_fidelity's ground
 truth, read from networks.csv) and the proxies rank the truth's accuracy and
@@ -44,6 +49,7 @@ from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
 
 PANELS = ("search", "search-random")
+FIXED_PANELS = ("broad", "sweep", "narrow")  # reward_fidelity's fixed panels, measured against its 1-epoch truth
 PROXY_ROWS = ("reconstruct-8", "distill-16", "finetune-16", "adaptive-bn-8")  # measured on both panels
 
 
@@ -98,6 +104,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--calibration-out", type=Path,
                    help="directory whose calibration.json receives each method's fit to that truth (the bundled "
                    "weights' directory ships them)")
+    p.add_argument("--panels", nargs="*", default=[], choices=FIXED_PANELS,
+                   help="also fine-tune these fixed panels of networks.csv for --epochs and judge the proxies on each "
+                   "(needs --calibration-seeds, whose fits map them)")
+    p.add_argument("--panel-truth-seeds", type=int, nargs="+", default=[0], help="seeds of the --panels fine-tunes")
+    p.add_argument("--panel-limit", type=int, default=0,
+                   help="fine-tune and judge only this many networks of each of --panels (the first in kept order; 0: all)")
     p.add_argument("--panel-networks", type=int, default=16, help="reward_fidelity's --networks, which drew the panels")
     p.add_argument("--panel-seed", type=int, default=0, help="reward_fidelity's --seed, which drew the panels")
     p.add_argument("--split", type=int, default=13)
@@ -128,6 +140,8 @@ def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], s
         f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --recovered-full {args.recovered_full} "
         f"{'--calibration-seeds ' + ' '.join(map(str, args.calibration_seeds)) + ' ' if args.calibration_seeds else ''}"
         f"{f'--calibration-out {args.calibration_out} ' if args.calibration_out else ''}"
+        f"{'--panels ' + ' '.join(args.panels) + ' --panel-truth-seeds ' + ' '.join(map(str, args.panel_truth_seeds)) + ' ' if args.panels else ''}"
+        f"{f'--panel-limit {args.panel_limit} ' if args.panels and args.panel_limit else ''}"
         f"--seed {args.seed} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} torch threads. "
         f"This invocation: {time.time() - started:.0f} s; the {len(recorded)} fine-tunes in ground_truth_check.csv took "
         f"{sum(float(r['seconds']) for r in recorded):.0f} s in all. {len(designs)} designs of the search and search-random panels; "
@@ -141,8 +155,9 @@ def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], s
 
 
 def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], done: dict, designs: list[str],
-                        truth: dict[str, float], config, bps: int) -> list[str]:
-    """Each proxy mapped to the 1-epoch ground truth and to the truth on the calibration panel; ships the latter fits."""
+                        truth: dict[str, float], config, bps: int) -> tuple[list[str], dict]:
+    """Each proxy mapped to the 1-epoch ground truth and to the truth on the calibration panel; ships the latter
+    fits, and returns them with the rows."""
     by = {("calibration", m): [row[(k, m)] for k in cal if (k, m) in row] for m in PROXIES}
     # the maps as reward_fidelity fits them (to its 1-epoch ground truth), then aimed at the truth
     short = {k: [float(row[(k, DEFAULT)][f"gt_accuracy_{s}"]) for s in (0, 1)] for k in cal}
@@ -153,6 +168,33 @@ def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], don
         ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
                   f"{args.epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), "
                   f"seeds {args.calibration_seeds}, test accuracy")
+    return lines, fits
+
+
+def panel_section(args: argparse.Namespace, panel: str, kept: list[str], row: dict, done: dict, fits: dict,
+                  constant: float, config, bps: int) -> list[str]:
+    """How the 1-epoch ground truth, cost-only (``constant``: the calibration panel's mean truth) and each proxy,
+    raw and mapped by ``fits``, rank and read the truth on one of reward_fidelity's fixed panels."""
+    seeds = args.panel_truth_seeds
+    truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in seeds])) for k in kept}
+    acc = [truth[k] for k in kept]
+    lines = ["", f"## The {panel} panel ({len(kept)} networks; the truth: seeds {seeds} of the {args.epochs}-epoch recipe; "
+             f"deployed accuracy {100 * min(acc):.1f}-{100 * max(acc):.1f}%)", "",
+             "| stand-in for the truth | reward tau | accuracy tau | mean accuracy below the truth, points "
+             "| its spread (sd) | calibration error, points | top-pick regret |", "|---|---:|---:|---:|---:|---:|---:|"]
+    if len(seeds) == 2:
+        s0, s1 = ({k: done[(k, "pruned", args.epochs, s)] for k in kept} for s in seeds)
+        lines.append(compare(f"the truth's seed {seeds[1]} against its seed {seeds[0]} (noise ceiling)", kept, s0,
+                             [s1[k] for k in kept], config, bps))
+    short = [(float(row[(k, DEFAULT)]["gt_accuracy_0"]) + float(row[(k, DEFAULT)]["gt_accuracy_1"])) / 2 for k in kept]
+    lines += [compare("1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds)", kept, truth, short, config, bps),
+              compare("cost-only (the calibration panel's mean truth)", kept, truth, [constant] * len(kept), config, bps)]
+    for m in PROXY_ROWS:
+        raw = [float(row[(k, m)]["proxy_accuracy"]) for k in kept]
+        f = fits[m]
+        lines += [compare(f"proxy {m}", kept, truth, raw, config, bps),
+                  compare(f"proxy {m} + {f['ships']} fitted to the truth", kept, truth, [f["maps"][f["ships"]](a) for a in raw],
+                          config, bps)]
     return lines
 
 
@@ -190,12 +232,19 @@ def main() -> None:
     done = {(r["kept"], r["start"], int(r["epochs"]), int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)}
     cal = sorted({r["kept"] for r in networks if r["panel"] == "calibration"})
     drawn = {json.dumps(list(k)) for k in panels(config, args.panel_networks, args.panel_seed)["calibration"]}
+    if args.panels and not args.calibration_seeds:
+        raise SystemExit("--panels needs --calibration-seeds (the fits that map each panel's proxies); add "
+                         "--calibration-seeds 0")
     if args.calibration_seeds and drawn != set(cal):  # the shipped provenance names the panel by these two
         raise SystemExit(f"networks.csv's calibration panel is not the one --panel-networks {args.panel_networks} "
                          f"--panel-seed {args.panel_seed} draw; pass reward_fidelity's --networks and --seed")
     todo = [(kept, job) for i, kept in enumerate(designs)
             for job in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else [])]
     todo += [(kept, ("pruned", args.epochs, s)) for s in args.calibration_seeds for kept in cal]
+    fixed = {panel: sorted({r["kept"] for r in networks if r["panel"] == panel})[:args.panel_limit or None]
+             for panel in args.panels}
+    todo += [(kept, ("pruned", args.epochs, s)) for s in args.panel_truth_seeds for panel in args.panels
+             for kept in fixed[panel]]
     started = time.time()
     fine_tune(todo, done, path, trained, data, Evaluator(trained, data.train, data.val, PROXIES[DEFAULT]))
     truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.truth_seeds])) for k in designs}
@@ -215,8 +264,13 @@ def main() -> None:
     lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
               for m in PROXY_ROWS]
     if args.calibration_seeds:
-        lines += calibration_section(args, row, cal, done, designs, truth, config, bps)
+        cal_lines, fits = calibration_section(args, row, cal, done, designs, truth, config, bps)
+        lines += cal_lines
     lines += per_design(designs, truth, pruned_1, recovered_1, row, done, args.epochs)
+    constant = float(np.mean([np.mean([done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds]) for k in cal])) \
+        if args.calibration_seeds else float("nan")
+    for panel in args.panels:
+        lines += panel_section(args, panel, fixed[panel], row, done, fits, constant, config, bps)
     text = "\n".join(lines) + "\n"
     ckpt.atomic_write(args.out / "ground_truth_check.md", lambda tmp: tmp.write_text(text))
     print(text)

@@ -1,0 +1,68 @@
+"""benchmarks/ground_truth_check.py --panels: the fixed panels judged against the export recipe's truth."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau
+
+REPO = Path(__file__).parents[1]
+COMMITTED = REPO / "docs" / "results" / "reward_fidelity"
+
+
+def rows(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_fixed_panel_is_judged_against_its_own_truth_without_fine_tuning_what_is_recorded(tmp_path):
+    """Truth rows are planted for the first 3 broad networks (their 1-epoch accuracy + 0.1), so nothing is trained:
+    the 1-epoch row must read exactly 10 points low, and the raw proxy's tau must be scipy's on the rewards."""
+    out = tmp_path / "rf"
+    shutil.copytree(COMMITTED, out)
+    networks = [r for r in rows(out / "networks.csv") if r["panel"] == "broad" and r["method"] == "reconstruct-8"]
+    first = sorted(networks, key=lambda r: r["kept"])[:3]
+    short = {r["kept"]: (float(r["gt_accuracy_0"]) + float(r["gt_accuracy_1"])) / 2 for r in first}
+    with (out / "ground_truth_check.csv").open("a", newline="") as f:
+        for k, acc in short.items():
+            csv.writer(f).writerow([k, "pruned", 10, 0, acc + 0.1, 1.0])
+    before = (out / "ground_truth_check.csv").read_text()
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "ground_truth_check.py"), "--out", out, "--calibration-seeds",
+                           "0", "--recovered-full", "2", "--panels", "broad", "--panel-limit", "3"],
+                          capture_output=True, text=True, check=True, cwd=REPO)
+    assert (out / "ground_truth_check.csv").read_text() == before  # everything was recorded: nothing fine-tuned
+    report = (out / "ground_truth_check.md").read_text()
+    assert report == done.stdout.rstrip("\n") + "\n" and "--panels broad --panel-truth-seeds 0 --panel-limit 3" in report
+    section = report[report.index("## The broad panel (3 networks"):]
+    assert "| 1 epoch, pruned start (reward_fidelity's ground truth, 2 seeds) | " in section
+    one_epoch = next(line for line in section.splitlines() if line.startswith("| 1 epoch, pruned"))
+    assert one_epoch.split(" | ")[3:6] == ["+10.0", "0.0", "10.0"]
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reward_fidelity import bundled_tiny, reward
+    finally:
+        sys.path.pop(0)
+    trained = bundled_tiny(13)
+
+    def rewards(acc) -> list[float]:
+        return [reward(trained.config, json.loads(r["kept"]), a, trained.bits_per_symbol) for r, a in zip(first, acc)]
+
+    proxy = [float(r["proxy_accuracy"]) for r in first]
+    tau = kendalltau(rewards(proxy), rewards([short[r["kept"]] + 0.1 for r in first])).statistic
+    raw_row = next(line for line in section.splitlines() if line.startswith("| proxy reconstruct-8 |"))
+    assert raw_row.split(" | ")[1] == f"{tau:.2f}"
+    error = 100 * np.mean([short[r["kept"]] + 0.1 - a for r, a in zip(first, proxy)])
+    assert raw_row.split(" | ")[3] == f"{error:+.1f}"
+
+
+def test_panels_need_the_calibration_fits(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "ground_truth_check.py"), "--out", COMMITTED,
+                           "--panels", "broad"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode != 0 and "--panels needs --calibration-seeds" in done.stderr
