@@ -53,3 +53,15 @@ def mean_se(values) -> tuple[float, float]:
     """Mean and standard error (0 for one value)."""
     v = np.asarray(values, dtype=float)
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def mean_se_text(values, signed: bool = False) -> str:
+    """``mean ± s.e.`` to four decimals, as the benchmark reports print a cell (``signed``: with the mean's sign)."""
+    mean, se = mean_se(values)
+    return f"{mean:{'+' if signed else ''}.4f} ± {se:.4f}"
+
+
+def paired_text(differences) -> str:
+    """Two table cells for paired differences: ``mean ± s.e. | z`` (z = mean / s.e.; nan when the s.e. is 0)."""
+    mean, se = mean_se(differences)
+    return f"{mean_se_text(differences, signed=True)} | {mean / se if se > 0 else float('nan'):+.1f}"

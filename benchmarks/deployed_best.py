@@ -31,7 +31,7 @@ from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, cpu_nam
                              tau_with_interval)
 
 from agents.common import SearchResult
-from agents.metrics import mean_se
+from agents.metrics import mean_se_text, paired_text
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import cost
@@ -97,10 +97,6 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, sec
         c = cost(config, json.loads(d["kept"]), bps)
         return 1 - c.flops / c.flops_original
 
-    def cell(values) -> str:
-        mean, se = mean_se(values)
-        return f"{mean:.4f} ± {se:.4f}"
-
     lines = [f"# The best designs of {len(args.benches)} benches, deployed", "",
              f"Command: `.venv/bin/python benchmarks/deployed_best.py --benches {' '.join(map(str, args.benches))} "
              f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
@@ -114,10 +110,10 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, sec
     for bench in map(str, args.benches):
         for agent in args.agents:
             runs = [designs[(bench, agent, s)] for s in args.seeds]
-            lines.append(f"| {bench} | {agent} | {cell([d['search_reward'] for d in runs])} | "
-                         f"{cell([deployed[d['kept']] for d in runs])} | {cell([deployed_reward(d) for d in runs])} | "
-                         f"{cell([flops_cut(d) for d in runs])} | "
-                         f"{cell([abs(d['search_accuracy'] - deployed[d['kept']]) for d in runs])} |")
+            lines.append(f"| {bench} | {agent} | {mean_se_text([d['search_reward'] for d in runs])} | "
+                         f"{mean_se_text([deployed[d['kept']] for d in runs])} | {mean_se_text([deployed_reward(d) for d in runs])} | "
+                         f"{mean_se_text([flops_cut(d) for d in runs])} | "
+                         f"{mean_se_text([abs(d['search_accuracy'] - deployed[d['kept']]) for d in runs])} |")
     first = str(args.benches[0])
     lines += ["", f"Paired by agent and seed: each bench's deployed reward minus {first}'s (mean ± s.e. of the "
               "differences; z = mean / s.e.).", "", "| bench | agent | difference | z |", "|---|---|---:|---:|"]
@@ -126,8 +122,7 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, sec
             chosen = args.agents if agent == "all" else [agent]
             diff = [deployed_reward(designs[(bench, a, s)]) - deployed_reward(designs[(first, a, s)])
                     for a in chosen for s in args.seeds]
-            mean, se = mean_se(diff)
-            lines.append(f"| {bench} | {agent} | {mean:+.4f} ± {se:.4f} | {mean / se if se > 0 else float('nan'):+.1f} |")
+            lines.append(f"| {bench} | {agent} | {paired_text(diff)} |")
     return "\n".join(lines + fidelity(args, designs, deployed, trained)) + "\n"
 
 

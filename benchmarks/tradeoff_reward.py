@@ -19,10 +19,9 @@ import argparse
 import csv
 from pathlib import Path
 
-import numpy as np
 from reward_fidelity import BETA, bundled_tiny
 
-from agents.metrics import mean_se
+from agents.metrics import mean_se_text, paired_text
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import cost
 from coinfer_env.architecture import full_kept
@@ -62,10 +61,6 @@ def search_reward(row: dict) -> float:
 
 
 def report(args: argparse.Namespace, runs: dict[Path, dict[int, dict]], flops_original: int, bits_original: int) -> str:
-    def cell(values) -> str:
-        mean, se = mean_se(values)
-        return f"{mean:.4f} ± {se:.4f}"
-
     lines = [f"# {args.scheme} at split {args.split}: the paper's reward with the exported accuracy", "",
              f"Command: `.venv/bin/python benchmarks/tradeoff_reward.py --runs {' '.join(map(str, args.runs))} "
              f"--scheme {args.scheme} --split {args.split}`. Unpruned at this split: {flops_original:,} device FLOPs, "
@@ -74,10 +69,10 @@ def report(args: argparse.Namespace, runs: dict[Path, dict[int, dict]], flops_or
              "|---|---:|---:|---:|---:|---:|"]
     for run, rows in runs.items():
         r = list(rows.values())
-        lines.append(f"| {run} | {len(r)} | {cell([search_reward(x) for x in r])} | "
-                     f"{cell([float(x['test_accuracy']) for x in r])} | "
-                     f"{cell([deployed_reward(x, flops_original, bits_original) for x in r])} | "
-                     f"{cell([1 - float(x['device_flops']) / flops_original for x in r])} |")
+        lines.append(f"| {run} | {len(r)} | {mean_se_text([search_reward(x) for x in r])} | "
+                     f"{mean_se_text([float(x['test_accuracy']) for x in r])} | "
+                     f"{mean_se_text([deployed_reward(x, flops_original, bits_original) for x in r])} | "
+                     f"{mean_se_text([1 - float(x['device_flops']) / flops_original for x in r])} |")
     first, *others = runs
     lines += ["", f"Paired by seed: each run's deployed reward minus {first}'s.", "",
               "| run | seeds | difference | z |", "|---|---:|---:|---:|"]
@@ -85,8 +80,7 @@ def report(args: argparse.Namespace, runs: dict[Path, dict[int, dict]], flops_or
         seeds = sorted(set(runs[first]) & set(runs[run]))
         diff = [deployed_reward(runs[run][s], flops_original, bits_original)
                 - deployed_reward(runs[first][s], flops_original, bits_original) for s in seeds]
-        mean, se = mean_se(diff)
-        lines.append(f"| {run} | {len(seeds)} | {mean:+.4f} ± {se:.4f} | {mean / se if se > 0 else np.nan:+.1f} |")
+        lines.append(f"| {run} | {len(seeds)} | {paired_text(diff)} |")
     return "\n".join(lines) + "\n"
 
 
