@@ -6,8 +6,9 @@
 ``examples/tradeoff.py`` exports each searched design (its longer fine-tune) and
 records the device FLOPs, payload bits and test accuracy of the result, one row per
 seed in ``tradeoff.csv``. This reads those rows for one scheme and split from each
-``--runs`` directory and puts the exported accuracy into the paper's reward (beta
-0.5, against the unpruned device part and codec of the Tiny weights at that split),
+``--runs`` directory and puts the exported accuracy into the paper's reward as the
+env computes it (beta 0.5; FLOPs against the unpruned device part, bits against the
+raw feature, of the Tiny weights at that split),
 beside the search's own best reward (the row's ``search_reward`` note). It then pairs
 each run with the first by seed (the same seed trains and searches both). Nothing is
 trained: it is arithmetic on the committed rows, so any reader can check it.
@@ -64,7 +65,7 @@ def report(args: argparse.Namespace, runs: dict[Path, dict[int, dict]], flops_or
     lines = [f"# {args.scheme} at split {args.split}: the paper's reward with the exported accuracy", "",
              f"Command: `.venv/bin/python benchmarks/tradeoff_reward.py --runs {' '.join(map(str, args.runs))} "
              f"--scheme {args.scheme} --split {args.split}`. Unpruned at this split: {flops_original:,} device FLOPs, "
-             f"{bits_original:,} bits; beta {BETA}. Mean ± standard error over the seeds.", "",
+             f"{bits_original:,} bits of raw feature; beta {BETA}. Mean ± standard error over the seeds.", "",
              "| run | seeds | search's best reward | exported accuracy | deployed reward | device FLOPs cut |",
              "|---|---:|---:|---:|---:|---:|"]
     for run, rows in runs.items():

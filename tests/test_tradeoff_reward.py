@@ -49,7 +49,7 @@ def test_rewards_and_paired_differences_follow_the_paper_formula(tmp_path):
     write_run(tmp_path / "b", b)
     out = tmp_path / "report.md"
     text = tradeoff_reward("--runs", tmp_path / "a", tmp_path / "b", "--out", out).stdout
-    assert out.read_text() == text and f"{FLOPS0:,} device FLOPs, {BITS0:,} bits" in text
+    assert out.read_text() == text and f"{FLOPS0:,} device FLOPs, {BITS0:,} bits of raw feature" in text
     mean_a = (paper_reward(0.70, 20_000_000, 256) + paper_reward(0.66, 16_000_000, 300)) / 2
     row_a = next(line for line in text.splitlines() if line.startswith(f"| {tmp_path / 'a'} | 2 |"))
     assert f"| {mean_a:.4f} ± " in row_a
