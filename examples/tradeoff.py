@@ -53,7 +53,7 @@ def run_job(job: dict) -> list[dict]:
     kwargs = {"episodes": job["episodes"], "buffer_episodes": job["buffer_episodes"]} if proposed else {}
     start = time.time()
     built = scheme(job["scheme"], **kwargs)
-    points = built.points(ctx, job["splits"], job["env_kwargs"]) if job.get("env_kwargs") else built.points(ctx, job["splits"])
+    points = built.points(ctx, job["splits"], job["env_kwargs"]) if proposed else built.points(ctx, job["splits"])
     return [{**p.row(), "seed": job["seed"], "epochs": p.notes.get("epochs", ""), "seconds": round(time.time() - start, 1)}
             for p in points]
 
@@ -199,7 +199,7 @@ def main() -> None:
     weights, code = weights_digest(), code_version()
     jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
              "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "weights": weights,
-             "code": code, "threads": threads, **({"env_kwargs": env_kwargs} if env_kwargs else {})}  # absent when empty: older job files stay valid
+             "code": code, "env_kwargs": env_kwargs, "threads": threads}
             for seed in range(args.seeds) for n in names for k in ([0] if n == "server-png" else splits)]
     out = Path(args.out)
     start = time.time()
