@@ -1,13 +1,13 @@
 """What do the best designs of two benches deliver once deployed?
 
     .venv/bin/python benchmarks/deployed_best.py --benches docs/results/leaderboard docs/results/leaderboard-calibrated \
-        --agents ddpg cmaes --seeds 0 1 2 [--epochs 10] [--truth-seed 0] [--out docs/results/deployed_best]
+        --agents ddpg cmaes --seeds 0 1 2 [--epochs 10] [--truth-seeds 0 1] [--out docs/results/deployed_best]
 
 A search is only as good as the design it hands over. For each bench (a
 ``coinfer bench --out`` directory), agent and seed, this takes the run's best design
 (its ``best_info["kept"]``) and fine-tunes it with the export recipe
 (reward_fidelity.ground_truth: ``--epochs`` of whole-network SGD from the pruned
-network, seed ``--truth-seed``, test accuracy on the bundled test images), then
+network, test accuracy on the bundled test images, the mean over ``--truth-seeds``), then
 reports the deployed accuracy and the deployed reward (the paper's formula with that
 accuracy) beside what the search's own reward said, and the paired difference
 between the first bench and each other one, run by run (same agent, same seed).
@@ -47,7 +47,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--agents", nargs="+", required=True)
     p.add_argument("--seeds", type=int, nargs="+", required=True, help="the runs' seeds")
     p.add_argument("--epochs", type=int, default=10, help="the export recipe's epochs")
-    p.add_argument("--truth-seed", type=int, default=0, help="seed of the deployment fine-tune")
+    p.add_argument("--truth-seeds", type=int, nargs="+", default=[0],
+                   help="seeds of the deployment fine-tune; the deployed accuracy is their mean, and with two the "
+                   "second against the first is the noise ceiling")
     p.add_argument("--split", type=int, default=13, help="the benches' split point (checked against each run)")
     p.add_argument("--out", type=Path, default=Path("docs/results/deployed_best"))
     p.add_argument("--threads", type=int, default=2)
@@ -85,7 +87,7 @@ def deploy(designs: dict, path: Path, epochs: int, seed: int, trained, data) -> 
     return done
 
 
-def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, seconds: float) -> str:
+def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained, seconds: float) -> str:
     """Per bench and agent: the search's reward, then the deployed accuracy, reward and FLOPs cut; then the paired
     differences of each bench against the first."""
     config, bps = trained.config, trained.bits_per_symbol
@@ -100,9 +102,9 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, sec
     lines = [f"# The best designs of {len(args.benches)} benches, deployed", "",
              f"Command: `.venv/bin/python benchmarks/deployed_best.py --benches {' '.join(map(str, args.benches))} "
              f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
-             f"--truth-seed {args.truth_seed} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} "
+             f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} "
              f"torch threads; {seconds:.0f} s of fine-tuning in deployed.csv. Deployed: {args.epochs}-epoch export recipe "
-             f"from the pruned network, seed {args.truth_seed}, test accuracy on the bundled test images. "
+             f"from the pruned network, test accuracy on the bundled test images, the mean over seeds {args.truth_seeds}. "
              "Mean ± standard error over the seeds.", "",
              "| bench | agent | search's best reward | deployed accuracy | deployed reward | device FLOPs cut "
              "| search's accuracy minus deployed, mean of absolute values |",
@@ -123,25 +125,28 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, trained, sec
             diff = [deployed_reward(designs[(bench, a, s)]) - deployed_reward(designs[(first, a, s)])
                     for a in chosen for s in args.seeds]
             lines.append(f"| {bench} | {agent} | {paired_text(diff)} |")
-    return "\n".join(lines + fidelity(args, designs, deployed, trained)) + "\n"
+    return "\n".join(lines + fidelity(args, designs, deployed, by_seed, trained)) + "\n"
 
 
-def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, trained) -> list[str]:
+def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained) -> list[str]:
     """How the default evaluation's reward, raw and through the shipped map, and cost-only rank the distinct designs
     against their deployed reward: all of them, then each bench's (chosen by that bench's reward, so its winner's
-    curse is in them)."""
+    curse is in them). With two truth seeds, the second's deployed reward against the first's is the noise ceiling."""
     if not all(d["default_evaluation"] for d in designs.values()):
         return ["", "(No fidelity table: a run searched with another evaluation than the default.)"]
     config, bps = trained.config, trained.bits_per_symbol
     fitted = calib.lookup(ckpt.bundled_dir(), 8, args.split, ckpt.split_digest(ckpt.bundled_dir(), 8, args.split),
                           PROXIES[DEFAULT])
     rng = np.random.default_rng(0)
+    first, second = (args.truth_seeds + [None])[:2]
+    ceiling = (f"noise ceiling: seed {second}'s deployed reward against seed {first}'s" if second is not None
+               else "one deployment seed, so no noise ceiling here")
     lines = ["", f"How each reward ranks the distinct designs against their deployed reward (Kendall tau [95% bootstrap "
-             f"interval], one deployment seed, so no noise ceiling here); calibrated: the raw accuracy through the shipped "
+             f"interval]; {ceiling}); calibrated: the raw accuracy through the shipped "
              f"map of {DEFAULT}; cost-only: every design at the set's mean deployed accuracy (FLOPs and bits alone); "
              "regret: the deployed reward lost by each reward's top pick.", "",
-             "| designs | n | raw reward tau | calibrated reward tau | cost-only tau | calibrated accuracy error, points "
-             "| regret raw / calibrated / cost-only |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "| designs | n | noise ceiling | raw reward tau | calibrated reward tau | cost-only tau "
+             "| calibrated accuracy error, points | regret raw / calibrated / cost-only |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     sets = {"all": list(designs.values()), **{str(b): [d for (bench, _, _), d in designs.items() if bench == str(b)]
                                               for b in args.benches}}
     for name, group in sets.items():
@@ -153,8 +158,12 @@ def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, trained) -
         truth_rew = np.array([reward(config, json.loads(k), a, bps) for k, a in zip(kept, truth)])
         rew = {m: np.array([reward(config, json.loads(k), a, bps) for k, a in zip(kept, acc)]) for m, acc in readings.items()}
         taus = {m: tau_with_interval(r, truth_rew, rng) for m, r in rew.items()}
+        noise = "n/a"
+        if second is not None:
+            seed_rew = {s: [reward(config, json.loads(k), by_seed[s][k], bps) for k in kept] for s in (first, second)}
+            noise = "{:.2f} [{:.2f}, {:.2f}]".format(*tau_with_interval(seed_rew[second], seed_rew[first], rng))
         regret = " / ".join(f"{truth_rew.max() - truth_rew[int(np.argmax(r))]:.4f}" for r in rew.values())
-        lines.append(f"| {name} | {len(kept)} | " + " | ".join(f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in taus.values())
+        lines.append(f"| {name} | {len(kept)} | {noise} | " + " | ".join(f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in taus.values())
                      + f" | {100 * np.mean(np.abs(np.array(readings['calibrated']) - truth)):.1f} | {regret} |")
     return lines
 
@@ -166,11 +175,13 @@ def main() -> None:
     designs = run_designs(args.benches, args.agents, args.seeds, args.split)
     path = args.out / "deployed.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    deployed = deploy(designs, path, args.epochs, args.truth_seed, trained, load_subset())
+    data = load_subset()
+    by_seed = {seed: deploy(designs, path, args.epochs, seed, trained, data) for seed in args.truth_seeds}
     wanted = {d["kept"] for d in designs.values()}
+    deployed = {k: float(np.mean([by_seed[s][k] for s in args.truth_seeds])) for k in wanted}
     seconds = sum(float(r["seconds"]) for r in read_rows(path)
-                  if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) == args.truth_seed)
-    text = report(args, designs, deployed, trained, seconds)
+                  if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) in args.truth_seeds)
+    text = report(args, designs, deployed, by_seed, trained, seconds)
     ckpt.atomic_write(args.out / "deployed_best.md", lambda tmp: tmp.write_text(text))
     print(text)
 

@@ -103,8 +103,19 @@ def test_the_fidelity_table_reads_each_runs_raw_accuracy_through_the_shipped_map
     assert f"{tau(raw):.2f}" != f"{tau(searched):.2f}"  # the test can tell the two apart
     designs = {("b", "ddpg", i): {"kept": k, "raw_accuracy": raw[k], "search_accuracy": searched[k], "default_evaluation": True}
                for i, k in enumerate(kept)}
-    table = fidelity(argparse.Namespace(split=13, benches=["b"]), designs, deployed, trained)
+    args = argparse.Namespace(split=13, benches=["b"], truth_seeds=[0])
+    table = fidelity(args, designs, deployed, {0: deployed}, trained)
     row = next(line for line in table if line.startswith("| all | 6 | "))
-    assert row.split(" | ")[3].startswith(f"{tau(raw):.2f} [")
+    assert row.split(" | ")[2] == "n/a" and row.split(" | ")[4].startswith(f"{tau(raw):.2f} [")
     other = {**designs, ("b", "ddpg", 0): {**designs[("b", "ddpg", 0)], "default_evaluation": False}}
-    assert "another evaluation" in fidelity(argparse.Namespace(split=13, benches=["b"]), other, deployed, trained)[-1]
+    assert "another evaluation" in fidelity(args, other, deployed, {0: deployed}, trained)[-1]
+
+    # two truth seeds: the noise ceiling is scipy's tau of the second seed's deployed rewards against the first's
+    second = dict(zip(kept, (0.66, 0.64, 0.70, 0.69, 0.57, 0.72)))
+    table = fidelity(argparse.Namespace(split=13, benches=["b"], truth_seeds=[0, 1]), designs, deployed,
+                     {0: deployed, 1: second}, trained)
+    row = next(line for line in table if line.startswith("| all | 6 | "))
+    rewards = {name: [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
+               for name, acc in (("first", deployed), ("second", second))}
+    ceiling = kendalltau(rewards["second"], rewards["first"]).statistic
+    assert ceiling < 0.99 and row.split(" | ")[2].startswith(f"{ceiling:.2f} [")
