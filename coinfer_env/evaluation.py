@@ -113,28 +113,56 @@ def adaptive_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
     model.eval()
 
 
-def _least_squares(inputs: torch.Tensor, targets: torch.Tensor, max_rows: int, generator: torch.Generator) -> torch.Tensor:
-    """Ridge-regularised least-squares W with ``inputs @ W ~ targets`` (rows are samples)."""
-    if len(inputs) > max_rows:
-        rows = torch.randperm(len(inputs), generator=generator)[:max_rows].to(inputs.device)
-        inputs, targets = inputs[rows], targets[rows]
-    x, y = inputs.double(), targets.double()
+def _least_squares(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Ridge-regularised least-squares W with ``x @ W ~ y`` (rows are samples)."""
+    x, y = x.double(), y.double()
     gram = x.T @ x
     ridge = 1e-4 * gram.diagonal().mean().clamp_min(1e-12)  # keeps the solve stable with few samples
     gram.diagonal().add_(ridge)
     return torch.linalg.solve(gram, x.T @ y)
 
 
-def _layer_rows(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The layer's input as rows of a linear map: unfolded patches for a conv, features for a linear layer."""
-    if isinstance(module, nn.Conv2d):
+def _sample_rows(total: int, max_rows: int, generator: torch.Generator, device: torch.device) -> torch.Tensor | None:
+    """``max_rows`` of ``total`` sample rows drawn without replacement, or None for all of them."""
+    if total <= max_rows:
+        return None
+    return torch.randperm(total, generator=generator)[:max_rows].to(device)
+
+
+def _layer_rows(module: nn.Module, x: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    """The layer's input as rows of a linear map (unfolded patches for a conv, features for a linear layer),
+    only at ``rows`` (indices into the (image, output position) pairs), or all of them when None.
+
+    A conv's patches are gathered at the sampled positions alone: unfolding every position of
+    512 images and keeping 4,096 rows spent most of the reconstruction's time on copies. The
+    values, and their order, are those of ``F.unfold``'s rows (tests/test_evaluation.py).
+    """
+    if not isinstance(module, nn.Conv2d):
+        flat = x.reshape(len(x), -1)
+        return flat if rows is None else flat[rows]
+    if rows is None:
         cols = F.unfold(x, module.kernel_size, module.dilation, module.padding, module.stride)  # (N, C*k*k, P)
         return cols.transpose(1, 2).reshape(-1, cols.shape[1])
-    return x.reshape(len(x), -1)
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = module.kernel_size, module.dilation, module.padding, module.stride
+    width = (x.shape[3] + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    height = (x.shape[2] + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    n, pos = rows // (height * width), rows % (height * width)
+    h = (pos // width * sh)[:, None] + torch.arange(kh, device=x.device) * dh  # (R, kh)
+    w = (pos % width * sw)[:, None] + torch.arange(kw, device=x.device) * dw  # (R, kw)
+    c = torch.arange(x.shape[1], device=x.device)
+    padded = F.pad(x, (pw, pw, ph, ph))
+    patches = padded[n[:, None, None, None], c[None, :, None, None], h[:, None, :, None], w[:, None, None, :]]
+    return patches.reshape(len(rows), -1)  # (R, C*kh*kw), channel-major as unfold's
 
 
-def _output_rows(y: torch.Tensor) -> torch.Tensor:
-    return y.flatten(2).transpose(1, 2).reshape(-1, y.shape[1]) if y.dim() == 4 else y
+def _output_rows(y: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    flat = y.flatten(2).transpose(1, 2).reshape(-1, y.shape[1]) if y.dim() == 4 else y
+    return flat if rows is None else flat[rows]
+
+
+def _row_count(y: torch.Tensor) -> int:
+    """How many sample rows the layer's output gives: one per image and output position."""
+    return y.shape[0] * (y[0, 0].numel() if y.dim() == 4 else 1)
 
 
 @torch.no_grad()
@@ -165,7 +193,8 @@ def reconstruct(model: SplitNetwork, teacher: SplitNetwork, kept: Sequence[int],
         y = targets[name] if out_idx is None else targets[name].index_select(1, out_idx.to(x.device))
         if module.bias is not None:
             y = y - module.bias.view(1, -1, *([1] * (y.dim() - 2)))
-        w = _least_squares(_layer_rows(module, inp[0]), _output_rows(y), max_rows, g)
+        rows = _sample_rows(_row_count(y), max_rows, g, x.device)
+        w = _least_squares(_layer_rows(module, inp[0], rows), _output_rows(y, rows))
         module.weight.copy_(w.T.reshape(module.weight.shape).to(module.weight.dtype))
 
     hooks = [model.get_submodule(name).register_forward_pre_hook(lambda m, inp, name=name: refit(m, inp, name))

@@ -91,6 +91,25 @@ def test_reconstruct_lowers_each_refitted_layers_error_against_the_unpruned_outp
     assert {k.rsplit(".", 1)[0] for k in sp if not torch.equal(sp[k], sr[k])} == set(slices)
 
 
+@pytest.mark.parametrize("conv", [
+    torch.nn.Conv2d(5, 3, 3, padding=1), torch.nn.Conv2d(5, 3, 3, stride=2, padding=1),
+    torch.nn.Conv2d(5, 3, 1, stride=2), torch.nn.Conv2d(5, 3, 3, padding=2, dilation=2), torch.nn.Conv2d(5, 3, (3, 1)),
+])
+def test_sampled_patches_are_unfolds_rows(conv):
+    """Oracle: F.unfold over every position, then the sampled rows; the gather must give the same values in the same order."""
+    from coinfer_env.evaluation import _layer_rows, _output_rows
+
+    x = torch.randn(4, 5, 9, 7).to(memory_format=torch.channels_last)
+    y = conv(x)
+    all_rows = y.shape[0] * y.shape[2] * y.shape[3]
+    rows = torch.randperm(all_rows, generator=torch.Generator().manual_seed(0))[:50]
+    cols = torch.nn.functional.unfold(x, conv.kernel_size, conv.dilation, conv.padding, conv.stride)
+    assert torch.equal(_layer_rows(conv, x, rows), cols.transpose(1, 2).reshape(-1, cols.shape[1])[rows])
+    assert torch.equal(_layer_rows(conv, x, None), cols.transpose(1, 2).reshape(-1, cols.shape[1]))
+    # and the output row r is the output at the same (image, position) as the patch row r
+    assert torch.allclose(_output_rows(y, rows) - conv.bias, _layer_rows(conv, x, rows) @ conv.weight.flatten(1).T, atol=1e-5)
+
+
 def test_calibration_is_monotone_and_refuses_a_non_monotone_map():
     c = calib.fit([0.1, 0.3, 0.5, 0.7], [0.3, 0.45, 0.6, 0.7])
     values = [c(a / 100) for a in range(101)]
