@@ -8,6 +8,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+import torch.utils.deterministic
 
 
 @contextmanager
@@ -44,17 +45,25 @@ def deterministic_kernels() -> Iterator[None]:
 
     cuBLAS also needs ``CUBLAS_WORKSPACE_CONFIG`` set before its first use in the
     process: :func:`require_deterministic_cublas` does that. On the CPU these settings
-    change nothing: CPU kernels are deterministic for a fixed thread count.
+    change no result: CPU kernels are deterministic for a fixed thread count.
+
+    Torch's deterministic mode also fills every new tensor with NaN by default, a
+    debugging aid against reading uninitialised memory; no correct kernel's result
+    depends on it, and on a 2-core CPU it made the evaluation of a Tiny design a median
+    1.12 times slower (benchmarks/nan_fill.py), so it is off inside the block.
     """
+    det = torch.utils.deterministic
     saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, det.fill_uninitialized_memory)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    det.fill_uninitialized_memory = False
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
+        det.fill_uninitialized_memory = saved[4]
 
 
 def require_deterministic_cublas() -> None:

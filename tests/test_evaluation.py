@@ -13,6 +13,7 @@ from coinfer_env.data import load_synthetic, normalize
 from coinfer_env.evaluation import METHODS, EvalSettings, Evaluator, adaptive_bn, reconstruct
 from coinfer_env.network import SplitNetwork
 from coinfer_env.pruning import consumer_slices, prune_to
+from coinfer_env.rng import deterministic_kernels
 
 TINY = "CoInfer-ResNet50-Tiny-v0"
 
@@ -32,6 +33,26 @@ def data():
 
 def kept_at(ratio, split=2):
     return kept_from_ratios(SplitConfig(8, split), [ratio] * (2 * split + 2))
+
+
+def _kernel_settings():
+    return (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+            torch.utils.deterministic.fill_uninitialized_memory)
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_deterministic_kernels_skip_the_nan_fill_and_restore_the_callers_settings(fill):
+    torch.utils.deterministic.fill_uninitialized_memory = fill
+    torch.backends.cudnn.benchmark = True
+    before = _kernel_settings()
+    try:
+        with deterministic_kernels():
+            assert _kernel_settings() == (True, True, True, False, False)  # the NaN fill off, the rest deterministic
+        assert _kernel_settings() == before
+    finally:
+        torch.utils.deterministic.fill_uninitialized_memory = True
+        torch.backends.cudnn.benchmark = False
 
 
 @pytest.mark.parametrize("method", list(METHODS))
