@@ -9,7 +9,7 @@ For ``--episodes`` random action vectors (seeded), prints:
 How well the accuracy predicts the deployed one is benchmarks/reward_fidelity.py's job.
 
     .venv/bin/python benchmarks/episode_cost.py [--episodes 5] [--seed 0] [--split 13] [--device cpu]
-        [--finetune-steps 16] [--evaluation finetune]
+        [--finetune-steps 16] [--evaluation finetune] [--action-low 0.3]
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--finetune-steps", type=int, default=16, help="the env's finetune_steps (16 is its default)")
     parser.add_argument("--evaluation", default="reconstruct", choices=list(METHODS), help="the env's evaluation method")
+    parser.add_argument("--action-low", type=float, default=0.3,
+                        help="actions are drawn uniform in [action-low, 1]; 0.0 gives designs as pruned as a search's")
     args = parser.parse_args()
     kw = {"split_point": args.split, "device": args.device, "finetune_steps": args.finetune_steps, "evaluation": args.evaluation}
     env = gym.make("CoInfer-ResNet50-Tiny-v0", cache=False, **kw)
@@ -91,11 +93,12 @@ def main() -> None:
     L = len(u.layers)
     print(f"host: {platform.machine()} {platform.processor()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {args.device}")
-    print(f"Tiny id, split {args.split}, {L} steps, evaluation {u.eval_settings}, {len(u.evaluator.val)} val images, seed {args.seed}")
+    print(f"Tiny id, split {args.split}, {L} steps, evaluation {u.eval_settings}, {len(u.evaluator.val)} val images, "
+          f"actions uniform in [{args.action_low}, 1], seed {args.seed}")
     play(env, [1.0] * L)  # warm-up
     rows = []
     for e in range(args.episodes):
-        actions = rng.uniform(0.3, 1.0, L)
+        actions = rng.uniform(args.action_low, 1.0, L)
         seconds, info = play(env, actions)
         kept = tuple(info["kept"])
         _, phases = u.evaluator.build(kept)  # phases of a rebuild, for the breakdown
@@ -107,7 +110,7 @@ def main() -> None:
     print(f"median episode: {med('episode'):.2f} s  ({', '.join(f'{k} {v:.2f} s' for k, v in stages.items())})")
     print(f"overhead ratio episode / bare compute: median {statistics.median(r['episode'] / r['bare'] for r in rows):.3f}")
 
-    actions = rng.uniform(0.3, 1.0, L)
+    actions = rng.uniform(args.action_low, 1.0, L)
     play(cached, actions)  # fills the cache (or hits it from an earlier run)
     hits = []
     for _ in range(5):
