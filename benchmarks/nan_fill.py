@@ -35,13 +35,6 @@ def with_nan_fill():
         yield  # deterministic_kernels restores the caller's value on exit
 
 
-def kept_of(env, actions) -> tuple[int, ...]:
-    env.reset(seed=0)
-    for a in actions:
-        *_, info = env.step(np.array([a], dtype=np.float32))
-    return tuple(info["kept"])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--designs", type=int, default=5)
@@ -50,15 +43,16 @@ def main() -> None:
     parser.add_argument("--split", type=int, default=13)
     args = parser.parse_args()
     env = gym.make("CoInfer-ResNet50-Tiny-v0", cache=False, split_point=args.split, evaluation="reconstruct")
-    ev, L = env.unwrapped.evaluator, len(env.unwrapped.layers)
+    u = env.unwrapped
+    ev, L = u.evaluator, u.num_layers
     print(f"host: {platform.machine()} {platform.processor()}, torch {torch.__version__}, {torch.get_num_threads()} threads, cpu")
     print(f"Tiny, split {args.split}, evaluation reconstruct, actions uniform in [{args.action_low}, 1], seed {args.seed}")
     rng = np.random.default_rng(args.seed)
-    kept_of(env, [1.0] * L)  # warm-up
+    u.evaluate([1.0] * L)  # warm-up
     ratios = []
     try:
         for d in range(args.designs):
-            kept = kept_of(env, rng.uniform(args.action_low, 1.0, L))
+            kept = tuple(u.evaluate(rng.uniform(args.action_low, 1.0, L))["kept"])
             seconds, accs = {}, {}
             for name in ("off", "on") if d % 2 == 0 else ("on", "off"):
                 evaluation.deterministic_kernels = deterministic_kernels if name == "off" else with_nan_fill

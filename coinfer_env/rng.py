@@ -50,7 +50,7 @@ def deterministic_kernels() -> Iterator[None]:
     Torch's deterministic mode also fills every new tensor with NaN by default, a
     debugging aid against reading uninitialised memory; no correct kernel's result
     depends on it, and on a 2-core CPU it made the evaluation of a Tiny design a median
-    1.12 times slower (benchmarks/nan_fill.py), so it is off inside the block.
+    1.11 times slower (benchmarks/nan_fill.py), so it is off inside the block.
     """
     det = torch.utils.deterministic
     saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
