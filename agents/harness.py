@@ -92,17 +92,18 @@ def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episod
     """Run every (agent, seed) pair: in this process, in ``jobs`` local processes, or as Ray tasks (``backend="ray"``).
 
     With ``reuse``, a run already in ``out`` is kept when it is finished and was made
-    with the same env id, keywords and budget (a killed bench resumes); any other run
-    file there is an error, never silently mixed in.
+    with the same env id, keywords, budget and calibration map (a killed bench resumes);
+    any other run file there is an error, never silently mixed in.
     """
     out.mkdir(parents=True, exist_ok=True)
     if (jobs > 1 or backend == "ray") and threads is None:  # OpenMP threads of parallel runs would spin against each other
         threads = max(1, (os.cpu_count() or 1) // jobs) if backend == "local" else 1
+    shipped = _map_now(env_id, env_kwargs) if reuse and any((out / a).glob("seed*.json") for a in agents) else None
     todo = [
         {"env_id": env_id, "env_kwargs": env_kwargs, "agent": a, "seed": s, "episodes": episodes,
          "cache_root": str(out / ".cache"), "buffer_episodes": buffer_episodes, "threads": threads}
         for a in agents for s in range(seeds)
-        if not (reuse and _finished(out / a / f"seed{s}.json", env_id, env_kwargs, episodes))
+        if not (reuse and _finished(out / a / f"seed{s}.json", env_id, env_kwargs, episodes, shipped))
     ]
     if backend == "ray":
         finished: Iterable[dict] = _on_ray(todo, ray_address, threads)
@@ -119,8 +120,19 @@ def compare(env_id: str, env_kwargs: dict, agents: list[str], seeds: int, episod
     return {a: [load_run(out / a / f"seed{s}.json") for s in range(seeds)] for a in agents}
 
 
-def _finished(path: Path, env_id: str, env_kwargs: dict, episodes: int) -> bool:
-    """True if ``path`` holds a finished run of this bench; False if there is none; ValueError if it is another bench's."""
+def _map_now(env_id: str, env_kwargs: dict) -> str | None:
+    """The digest of the calibration map this bench's env applies now (None: uncalibrated)."""
+    import gymnasium as gym
+
+    import coinfer_env  # noqa: F401  (registers the ids)
+
+    return gym.make(env_id, **{**env_kwargs, "cache": False}).unwrapped.provenance().get("calibration")
+
+
+def _finished(path: Path, env_id: str, env_kwargs: dict, episodes: int, shipped: str | None = None) -> bool:
+    """True if ``path`` holds a finished run of this bench; False if there is none; ValueError if it is another bench's,
+    or was searched through another calibration map than ``shipped`` (the map is data beside the weights, so neither
+    the keywords nor the code digest tell the two apart)."""
     if not path.exists():
         return False
     run = SearchResult.from_json(path)
@@ -128,6 +140,10 @@ def _finished(path: Path, env_id: str, env_kwargs: dict, episodes: int) -> bool:
     if not same or len(run.history) != episodes:
         raise ValueError(f"{path} is a run of {run.env_id} {run.env_kwargs} with {len(run.history)} episodes, not of this bench "
                          f"({env_id} {env_kwargs}, {episodes} episodes): give another --out, or drop --reuse")
+    if run.provenance.get("calibration") != shipped:
+        raise ValueError(f"{path} was searched through calibration map {run.provenance.get('calibration')}, not the one "
+                         f"this env applies now ({shipped}), so its rewards are on another scale: give another --out, "
+                         "or drop --reuse")
     return True
 
 

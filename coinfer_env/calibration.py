@@ -21,12 +21,18 @@ File format (``calibration.json`` beside the weights)::
 
     {"fits": [{"width": 8, "split_point": 13, "weights_sha256": "...",
                "evaluation": {"method": ..., "steps": ..., "batch": ..., "lr": ..., "bn_batches": ...},
-               "kind": "isotonic", "knots": [[0.45, 0.52], ...], "networks": 23, "panel_size": 16,
-               "panel_seed": 1000, "loo_error": {"line": 0.019, "isotonic": 0.017}, "ground_truth": "..."}]}
+               "kind": "isotonic", "knots": [[0.45, 0.52], ...], "networks": 55, "panel_size": 16,
+               "panel_seed": 1000, "search_networks": 32, "search_seed": 3000,
+               "loo_error": {"line": 0.019, "isotonic": 0.017}, "ground_truth": "..."}]}
+
+``networks`` counts the calibration panel drawn by benchmarks/reward_fidelity.py's
+``panels(config, panel_size, panel_seed - 1000)`` plus, where ``search_seed`` is
+present, the first ``search_networks`` designs of its ``calibration_search``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,6 +66,10 @@ class Calibration:
         if not slope > 0:
             raise ValueError(f"calibration slope {slope} must be positive, or the map would not be monotone")
         return cls(((0.0, intercept), (1.0, intercept + slope)), "line")
+
+    def digest(self) -> str:
+        """sha256 (16 hex digits) of the kind and knots: a result's provenance names the map its rewards went through."""
+        return hashlib.sha256(json.dumps([self.kind, self.knots]).encode()).hexdigest()[:16]
 
     def __call__(self, accuracy: float) -> float:
         xs, ys = zip(*self.knots)

@@ -254,10 +254,12 @@ class CoInferEnv(gym.Env):
         }
 
     def provenance(self) -> dict:
-        """What a result depends on beyond the env's keywords: code, weights, torch, threads, device (for ``coinfer validate``)."""
+        """What a result depends on beyond the env's keywords: code, weights, calibration map, torch, threads, device
+        (for ``coinfer validate``). The map lives beside the weights, outside the code digest, so it is named here."""
         return {
             "code": code_digest(),
             "weights_sha256": self.weights_sha256,
+            "calibration": self.calibration.digest() if self.calibration is not None else None,
             "torch": str(torch.__version__),  # a TorchVersion would not load with weights_only=True
             "threads": torch.get_num_threads(),
             "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",

@@ -199,6 +199,34 @@ def test_validate_replays_the_best_design_and_names_what_differs(tmp_path):
     assert "holds no finished episode" in error_line(coinfer("validate", tmp_path / "empty.json", check=False))
 
 
+def test_a_changed_calibration_map_is_named_by_validate_and_refused_by_a_bench_reuse(tmp_path):
+    """The map is data beside the weights, outside the code digest: the run's provenance must name it."""
+    from coinfer_env import calibration as calib
+    from coinfer_env.evaluation import EvalSettings
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for f in ("resnet50-w8-backbone.pt", "resnet50-w8-split01.pt"):
+        shutil.copy(ckpt.bundled_dir() / f, weights / f)
+
+    def ship(slope: float) -> None:
+        calib.save(weights, 8, 1, ckpt.split_digest(weights, 8, 1), EvalSettings("adaptive-bn", bn_batches=1),
+                   calib.Calibration.line(slope, 0.2))
+
+    ship(0.5)
+    kw = ["split_point=1", f"checkpoint_dir={weights}", "evaluation=adaptive-bn", "bn_batches=1", "eval_images=32",
+          "calibrated=true", "cache=false"]
+    coinfer("search", "--agent", "random", "--episodes", "1", "--out", tmp_path / "run", "--env-kwargs", *kw)
+    bench = ["bench", "--agents", "random", "--seeds", "1", "--episodes", "1", "--out", tmp_path / "bench", "--env-kwargs", *kw]
+    coinfer(*bench)
+    assert "valid:" in coinfer("validate", tmp_path / "run" / "result.json").stdout
+    assert "done: random" not in coinfer(*bench, "--reuse").stdout  # same map: the finished run is kept
+    ship(0.6)
+    bad = coinfer("validate", tmp_path / "run" / "result.json", check=False)
+    assert bad.returncode == 1 and "calibration: '" in bad.stdout and "please report it" not in bad.stdout
+    assert "calibration map" in error_line(coinfer(*bench, "--reuse", check=False))
+
+
 def test_bench_writes_table_json_and_plot(tmp_path):
     coinfer("bench", "--agents", "random,uniform-sweep", "--seeds", "2", "--episodes", "2", "--out", tmp_path, "--env-kwargs", *FAST)
     table = (tmp_path / "bench.md").read_text()
