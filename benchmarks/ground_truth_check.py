@@ -19,6 +19,11 @@ two search panels (half from ``search``, half from ``search-random``, drawn with
     proxy's monotone maps (coinfer_env.calibration, the kind with the smaller
     leave-one-out error there) to that truth instead of the 1-epoch one: do the
     maps of the shipped kind correct the proxies once they aim at the real recipe?
+  - with ``--calibration-search N``, also the first N designs of a random search
+    (reward_fidelity.calibration_search: where the benches' designs lie, and the fixed-panel
+    part of the calibration panel is sparse), with ``--calibration-seeds``; the default
+    proxy's map is fitted on both parts, and a section reports how the map fitted on
+    the fixed-panel part alone reads these held-out designs;
   - with ``--panels``, every network of those fixed panels of reward_fidelity (broad,
     sweep, narrow) for ``--epochs`` from the pruned network, with each of
     ``--panel-truth-seeds``; each panel gets its own table of how the 1-epoch ground
@@ -42,8 +47,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import kendalltau
-from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, cpu_name, fit_maps, ground_truth, panels, read_rows,
-                             reward, ship_fits, tau_with_interval)
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, cpu_name, fit_maps, ground_truth,
+                             panels, read_rows, reward, ship_fits, tau_with_interval)
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
@@ -81,11 +86,11 @@ def compare(name: str, designs: list[str], truth: dict[str, float], acc, config,
 
 
 def calibrated_rows(fits: dict[str, dict], aim: str, designs: list[str], truth: dict[str, float], row: dict, config,
-                    bps: int) -> list[str]:
-    """Each proxy mapped by its fit (of the kind it ships) to ``aim``, the calibration panel's ground truth, on the
-    designs."""
+                    bps: int, methods: tuple[str, ...] = PROXY_ROWS) -> list[str]:
+    """Each proxy of ``methods`` mapped by its fit (of the kind it ships) to ``aim``, the calibration panel's ground
+    truth, on the designs."""
     lines = []
-    for m in PROXY_ROWS:
+    for m in methods:
         f = fits[m]
         fitted = f["maps"][f["ships"]]
         acc = [fitted(float(row[(k, m)]["proxy_accuracy"])) for k in designs]
@@ -104,6 +109,9 @@ def parse_args() -> argparse.Namespace:
                    help="also fine-tune this many of the designs for --epochs from the recovered start (seed 0)")
     p.add_argument("--calibration-seeds", type=int, nargs="*", default=[],
                    help="fine-tune the calibration panel for --epochs with these seeds and fit the proxies' maps to it")
+    p.add_argument("--calibration-search", type=int, default=0,
+                   help="add the first N designs of reward_fidelity.calibration_search to the default proxy's calibration "
+                   "panel (needs --calibration-seeds)")
     p.add_argument("--calibration-out", type=Path,
                    help="directory whose calibration.json receives each method's fit to that truth (the bundled "
                    "weights' directory ships them)")
@@ -134,6 +142,19 @@ def fine_tune(todo: list, done: dict, path: Path, trained, data, recovered_by: E
         print(f"{start} start, {epochs} epochs, seed {seed}: {acc:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
 
 
+def search_proxies(designs: list[str], path: Path, evaluator: Evaluator) -> dict[str, float]:
+    """kept -> the default proxy's raw accuracy of each design, evaluating only those ``path`` does not hold yet."""
+    done = {r["kept"]: float(r["proxy_accuracy"]) for r in read_rows(path) if r["method"] == DEFAULT}
+    for kept in designs:
+        if kept in done:
+            continue
+        e, _ = evaluator.evaluate(json.loads(kept))
+        append_row(path, {"kept": kept, "method": DEFAULT, "proxy_accuracy": e.accuracy, "seconds": round(e.seconds, 3)})
+        done[kept] = e.accuracy
+        print(f"{DEFAULT} on a search-like calibration design: {e.accuracy:.3f} ({e.seconds:.1f} s)", flush=True)
+    return {k: done[k] for k in designs}
+
+
 def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], started: float) -> list[str]:
     """The report's title, the command that made it, and the head of the stand-in table."""
     return [
@@ -142,6 +163,7 @@ def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], s
         f"Command: `.venv/bin/python benchmarks/ground_truth_check.py --designs {args.designs} --epochs {args.epochs} "
         f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --recovered-full {args.recovered_full} "
         f"{'--calibration-seeds ' + ' '.join(map(str, args.calibration_seeds)) + ' ' if args.calibration_seeds else ''}"
+        f"{f'--calibration-search {args.calibration_search} ' if args.calibration_search else ''}"
         f"{f'--calibration-out {args.calibration_out} ' if args.calibration_out else ''}"
         f"{'--panels ' + ' '.join(args.panels) + ' --panel-truth-seeds ' + ' '.join(map(str, args.panel_truth_seeds)) + ' ' if args.panels else ''}"
         f"{f'--panel-limit {args.panel_limit} ' if args.panels and args.panel_limit else ''}"
@@ -158,21 +180,56 @@ def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], s
     ]
 
 
-def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], done: dict, designs: list[str],
-                        truth: dict[str, float], config, bps: int) -> tuple[list[str], dict]:
-    """Each proxy mapped to the 1-epoch ground truth and to the truth on the calibration panel; ships the latter
-    fits, and returns them with the rows."""
+def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], search: dict[str, float], done: dict,
+                        designs: list[str], truth: dict[str, float], config, bps: int) -> tuple[list[str], dict]:
+    """Each proxy mapped to the 1-epoch ground truth and to the truth on the calibration panel (for the default
+    proxy, plus the search-like designs ``search``: kept -> raw accuracy); ships the latter fits, and returns them
+    with the rows."""
     by = {("calibration", m): [row[(k, m)] for k in cal if (k, m) in row] for m in PROXIES}
     # the maps as reward_fidelity fits them (to its 1-epoch ground truth), then aimed at the truth
     short = {k: [float(row[(k, DEFAULT)][f"gt_accuracy_{s}"]) for s in (0, 1)] for k in cal}
     lines = calibrated_rows(fit_maps(by, short), "the 1-epoch ground truth", designs, truth, row, config, bps)
-    fits = fit_maps(by, {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in cal})
+    aim = {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in [*cal, *search]}
+    fits = fit_maps(by, aim)
+    if search:
+        lines += calibrated_rows(fits, f"the truth on the {len(cal)} fixed-panel networks only", designs, truth, row,
+                                 config, bps, (DEFAULT,))  # the one fit this part changes
+        extended = {**by, ("calibration", DEFAULT): by[("calibration", DEFAULT)]
+                    + [{"kept": k, "proxy_accuracy": a} for k, a in search.items()]}
+        fits[DEFAULT] = {**fit_maps(extended, aim)[DEFAULT], "search_networks": len(search)}
     lines += calibrated_rows(fits, "the truth", designs, truth, row, config, bps)
     if args.calibration_out:
         ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
                   f"{args.epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), "
                   f"seeds {args.calibration_seeds}, test accuracy")
     return lines, fits
+
+
+def search_section(args: argparse.Namespace, cal: list[str], search: dict[str, float], row: dict, done: dict, fits: dict,
+                   config, bps: int) -> list[str]:
+    """How cost-only, the raw default proxy and its map fitted on the fixed-panel part alone (these designs held
+    out) rank and read the search-like calibration designs; then the leave-one-out error of the map on both parts."""
+    kept = list(search)
+    truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds])) for k in kept}
+    alone = fit_maps({("calibration", DEFAULT): [row[(k, DEFAULT)] for k in cal]},
+                     {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in cal})[DEFAULT]
+    raw = [search[k] for k in kept]
+    f = fits[DEFAULT]
+    acc = list(truth.values())
+    return ["", f"## The {len(kept)} search-like calibration designs (calibration_search, seed {args.panel_seed + 3000}; the "
+            f"truth: seeds {args.calibration_seeds} of the {args.epochs}-epoch recipe; deployed accuracy "
+            f"{100 * min(acc):.1f}-{100 * max(acc):.1f}%; {DEFAULT} raw {min(raw):.3f}-{max(raw):.3f})", "",
+            f"Held out from the map fitted on the {len(cal)} fixed-panel calibration networks alone (the one shipped before "
+            "this part was added):", "",
+            "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, points "
+            "| its spread (sd) | calibration error, points | top-pick regret |", "|---|---:|---:|---:|---:|---:|---:|",
+            compare("cost-only (these designs' mean truth)", kept, truth, [float(np.mean(acc))] * len(kept), config, bps),
+            compare(f"proxy {DEFAULT}", kept, truth, raw, config, bps),
+            compare(f"proxy {DEFAULT} + {alone['ships']} fitted on the {len(cal)} alone", kept, truth,
+                    [alone["maps"][alone["ships"]](a) for a in raw], config, bps),
+            "", f"Leave-one-out error of {DEFAULT}'s maps, points: on the {len(cal)} alone "
+            + ", ".join(f"{k} {100 * v:.1f}" for k, v in alone["loo"].items()) + f"; on all {f['networks']} "
+            + ", ".join(f"{k} {100 * v:.1f}" for k, v in f["loo"].items()) + f" (ships {f['ships']})."]
 
 
 def panel_section(args: argparse.Namespace, panel: str, kept: list[str], row: dict, done: dict, fits: dict,
@@ -236,6 +293,8 @@ def main() -> None:
     done = {(r["kept"], r["start"], int(r["epochs"]), int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)}
     cal = sorted({r["kept"] for r in networks if r["panel"] == "calibration"})
     drawn = {json.dumps(list(k)) for k in panels(config, args.panel_networks, args.panel_seed)["calibration"]}
+    if args.calibration_search and not args.calibration_seeds:
+        raise SystemExit("--calibration-search needs --calibration-seeds (the seeds of its truth); add --calibration-seeds 0")
     if args.panels and not args.calibration_seeds:
         raise SystemExit("--panels needs --calibration-seeds (the fits that map each panel's proxies); add "
                          "--calibration-seeds 0")
@@ -245,12 +304,16 @@ def main() -> None:
     todo = [(kept, job) for i, kept in enumerate(designs)
             for job in jobs + ([("recovered", args.epochs, 0)] if i < args.recovered_full else [])]
     todo += [(kept, ("pruned", args.epochs, s)) for s in args.calibration_seeds for kept in cal]
+    searched = [json.dumps(list(k)) for k in calibration_search(config, args.calibration_search, args.panel_seed)]
+    todo += [(kept, ("pruned", args.epochs, s)) for s in args.calibration_seeds for kept in searched]
     fixed = {panel: sorted({r["kept"] for r in networks if r["panel"] == panel})[:args.panel_limit or None]
              for panel in args.panels}
     todo += [(kept, ("pruned", args.epochs, s)) for s in args.panel_truth_seeds for panel in args.panels
              for kept in fixed[panel]]
     started = time.time()
-    fine_tune(todo, done, path, trained, data, Evaluator(trained, data.train, data.val, PROXIES[DEFAULT]))
+    evaluator = Evaluator(trained, data.train, data.val, PROXIES[DEFAULT])
+    search = search_proxies(searched, args.out / "calibration_search.csv", evaluator)
+    fine_tune(todo, done, path, trained, data, evaluator)
     truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.truth_seeds])) for k in designs}
     lines = header(args, designs, read_rows(path), started)
     if len(args.truth_seeds) == 2:
@@ -268,11 +331,13 @@ def main() -> None:
     lines += [compare(f"proxy {m}", designs, truth, [float(row[(k, m)]["proxy_accuracy"]) for k in designs], config, bps)
               for m in PROXY_ROWS]
     if args.calibration_seeds:
-        cal_lines, fits = calibration_section(args, row, cal, done, designs, truth, config, bps)
+        cal_lines, fits = calibration_section(args, row, cal, search, done, designs, truth, config, bps)
         lines += cal_lines
     lines += per_design(designs, truth, pruned_1, recovered_1, row, done, args.epochs)
     # --panels comes with --calibration-seeds (checked above): cost-only reads the calibration panel's mean truth
     constant = float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds for k in cal] or [np.nan]))
+    if search:
+        lines += search_section(args, cal, search, row, done, fits, config, bps)
     for panel in args.panels:
         lines += panel_section(args, panel, fixed[panel], row, done, fits, constant, config, bps)
     text = "\n".join(lines) + "\n"

@@ -110,6 +110,14 @@ def search_designs(config: SplitConfig, episodes: int, seed: int) -> list[tuple[
     return [tuple(kept_count(float(a), c) for a, c in zip(ratios, full)) for ratios in draws]
 
 
+def calibration_search(config: SplitConfig, n: int, seed: int) -> list[tuple[int, ...]]:
+    """The calibration panel's search-like part: the first ``n`` designs a random search with seed ``seed + 3000``
+    plays (every ratio uniform in [0, 1], as the benches' random search draws them). The benches' designs fall here
+    (``reconstruct`` accuracy 0.23-0.47), where the fixed-panel part of the calibration panel is sparse. The seed
+    keeps the draws apart from the search panels' (``seed + 2000``) and the benches' (0-9); a test checks the sets."""
+    return search_designs(config, n, seed + 3000)
+
+
 def search_panels(trained, data, out: Path, episodes: int, top: int, seed: int,
                   run: bool = True) -> dict[str, list[tuple[int, ...]]]:
     """The ``top`` designs by default-env reward of a random search (``search``), and ``top`` of its other
@@ -214,11 +222,14 @@ def fit_maps(by: dict, gt: dict) -> dict[str, dict]:
 
 def ship_fits(directory: Path, split: int, fits: dict[str, dict], networks: int, seed: int, ground_truth: str) -> None:
     """Save each method's fit of the kind it ships into ``directory``'s calibration.json, with its provenance:
-    the calibration panel drawn by ``panels(config, networks, seed)`` and the ground truth it aims at."""
+    the calibration panel drawn by ``panels(config, networks, seed)``, plus the first ``search_networks`` of
+    ``calibration_search(config, ..., seed)`` where a fit holds them, and the ground truth it aims at."""
     digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
     for method, f in fits.items():
+        search = f.get("search_networks", 0)
         calib.save(directory, 8, split, digest, PROXIES[method], f["maps"][f["ships"]], networks=f["networks"],
-                   panel_size=networks, panel_seed=seed + 1000, loo_error=f["loo"], ground_truth=ground_truth)
+                   panel_size=networks, panel_seed=seed + 1000, search_networks=search,
+                   **({"search_seed": seed + 3000} if search else {}), loo_error=f["loo"], ground_truth=ground_truth)
 
 
 def score(name: str, panel: str, kept: list[str], acc, gt_acc, gt_rew, seconds, config, bits_per_symbol: int,

@@ -214,10 +214,15 @@ def test_shipped_calibrations_were_fitted_off_the_measurement_panels():
     path = ckpt.bundled_dir() / calib.FILE_NAME
     fits = json.loads(path.read_text())["fits"] if path.exists() else []
     for fit in fits:
-        panels = rf.panels(SplitConfig(fit["width"], fit["split_point"]), fit["panel_size"], fit["panel_seed"] - 1000)
-        assert fit["networks"] == len(panels["calibration"])
+        config, seed = SplitConfig(fit["width"], fit["split_point"]), fit["panel_seed"] - 1000
+        panels = rf.panels(config, fit["panel_size"], seed)
+        searched = rf.calibration_search(config, fit["search_networks"], seed) if "search_seed" in fit else []
+        assert fit.get("search_seed", seed + 3000) == seed + 3000
+        assert fit["networks"] == len(panels["calibration"]) + len(searched)
+        # the fixed panels, the search panels' 300 draws, and every draw of the benches' random searches (seeds 0-9)
         measured = {k for name in ("broad", "sweep", "narrow") for k in panels[name]}
-        assert not measured & set(panels["calibration"])
+        measured |= {k for s in [seed + 2000, *range(10)] for k in rf.search_designs(config, 300, s)}
+        assert not measured & (set(panels["calibration"]) | set(searched))
 
 
 def test_a_calibrated_env_reports_raw_and_calibrated_accuracy(tmp_path):

@@ -69,3 +69,63 @@ def test_panels_need_the_calibration_fits(tmp_path):
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "ground_truth_check.py"), "--out", COMMITTED,
                            "--panels", "broad"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode != 0 and "--panels needs --calibration-seeds" in done.stderr
+
+
+def test_search_like_designs_join_only_the_default_proxys_calibration(tmp_path):
+    """Truth and raw accuracies are planted for the first 3 search-like designs, so nothing is trained or evaluated:
+    the default's shipped map must be coinfer_env.calibration's fit on the fixed-panel networks plus these 3, the other
+    proxies' maps must ignore them, and the held-out section must read them with the fixed-panel fit alone."""
+    out, maps = tmp_path / "rf", tmp_path / "maps"
+    shutil.copytree(COMMITTED, out)
+    maps.mkdir()
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reward_fidelity import PROXIES, bundled_tiny, calibration_search
+    finally:
+        sys.path.pop(0)
+    from coinfer_env import calibration
+
+    config = bundled_tiny(13).config
+    searched = [json.dumps(list(k)) for k in calibration_search(config, 3, 0)]
+    planted = {k: (0.3 + 0.05 * i, 0.6 + 0.02 * i) for i, k in enumerate(searched)}  # kept -> (raw, truth)
+    with (out / "ground_truth_check.csv").open("a", newline="") as f:
+        csv.writer(f).writerows([k, "pruned", 10, 0, t, 1.0] for k, (_, t) in planted.items())
+    with (out / "calibration_search.csv").open("a", newline="") as f:
+        if f.tell() == 0:
+            csv.writer(f).writerow(["kept", "method", "proxy_accuracy", "seconds"])
+        csv.writer(f).writerows([k, "reconstruct-8", raw, 1.0] for k, (raw, _) in planted.items())
+    before = (out / "ground_truth_check.csv").read_text()
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "ground_truth_check.py"), "--out", out, "--calibration-seeds",
+                    "0", "--recovered-full", "2", "--calibration-search", "3", "--calibration-out", maps],
+                   capture_output=True, text=True, check=True, cwd=REPO)
+    assert (out / "ground_truth_check.csv").read_text() == before
+
+    networks = rows(out / "networks.csv")
+    truth = {}
+    for r in rows(out / "ground_truth_check.csv"):
+        if (r["start"], r["epochs"], r["seed"]) == ("pruned", "10", "0"):
+            truth[r["kept"]] = float(r["test_accuracy"])  # the last row of a network wins, as in the script
+    by_settings = {json.dumps(e["evaluation"], sort_keys=True): e
+                   for e in json.loads((maps / calibration.FILE_NAME).read_text())["fits"]}
+    fits = {name: by_settings[json.dumps(calibration.settings_key(PROXIES[name]), sort_keys=True)]
+            for name in ("reconstruct-8", "finetune-16")}
+
+    def expected(name: str, extra: dict) -> tuple[calibration.Calibration, int]:
+        cal = [r for r in networks if r["panel"] == "calibration" and r["method"] == name]
+        x = [float(r["proxy_accuracy"]) for r in cal] + [raw for raw, _ in extra.values()]
+        y = [truth[r["kept"]] for r in cal] + [t for _, t in extra.values()]
+        kind = min(calibration.KINDS, key=lambda kd: calibration.loo_error(x, y, kd))
+        return calibration.fit(x, y, kind), len(x)
+
+    for name, extra in (("reconstruct-8", planted), ("finetune-16", {})):
+        want, n = expected(name, extra)
+        entry = fits[name]
+        assert [tuple(k) for k in entry["knots"]] == [tuple(k) for k in want.knots] and entry["networks"] == n
+        assert entry["search_networks"] == len(extra) and ("search_seed" in entry) == bool(extra)
+
+    report = (out / "ground_truth_check.md").read_text()
+    section = report[report.index("## The 3 search-like calibration designs"):]
+    alone, _ = expected("reconstruct-8", {})
+    error = 100 * np.mean([abs(alone(raw) - t) for raw, t in planted.values()])
+    row = next(line for line in section.splitlines() if line.startswith("| proxy reconstruct-8 + "))
+    assert row.split(" | ")[5] == f"{error:.1f}"
