@@ -52,6 +52,10 @@ def parse_args() -> argparse.Namespace:
                    "second against the first is the noise ceiling")
     p.add_argument("--split", type=int, default=13, help="the benches' split point (checked against each run)")
     p.add_argument("--out", type=Path, default=Path("docs/results/deployed_best"))
+    p.add_argument("--calibration-dir", type=Path,
+                   help="judge the calibrated column with this directory's calibration.json (a candidate map; default: "
+                   "the one shipped beside the weights)")
+    p.add_argument("--report", default="deployed_best.md", help="the report's file name in --out")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
 
@@ -102,7 +106,9 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dic
     lines = [f"# The best designs of {len(args.benches)} benches, deployed", "",
              f"Command: `.venv/bin/python benchmarks/deployed_best.py --benches {' '.join(map(str, args.benches))} "
              f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
-             f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} "
+             f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --split {args.split}"
+             f"{f' --calibration-dir {args.calibration_dir}' if args.calibration_dir else ''}"
+             f"{f' --report {args.report}' if args.report != 'deployed_best.md' else ''}`. Hardware: {cpu_name()}, {torch.get_num_threads()} "
              f"torch threads; {seconds:.0f} s of fine-tuning in deployed.csv. Deployed: {args.epochs}-epoch export recipe "
              f"from the pruned network, test accuracy on the bundled test images, the mean over seeds {args.truth_seeds}. "
              "Mean ± standard error over the seeds.", "",
@@ -135,15 +141,16 @@ def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: d
     if not all(d["default_evaluation"] for d in designs.values()):
         return ["", "(No fidelity table: a run searched with another evaluation than the default.)"]
     config, bps = trained.config, trained.bits_per_symbol
-    fitted = calib.lookup(ckpt.bundled_dir(), 8, args.split, ckpt.split_digest(ckpt.bundled_dir(), 8, args.split),
-                          PROXIES[DEFAULT])
+    fitted = calib.lookup(args.calibration_dir or ckpt.bundled_dir(), 8, args.split,
+                          ckpt.split_digest(ckpt.bundled_dir(), 8, args.split), PROXIES[DEFAULT])
+    where = f"the map in {args.calibration_dir}" if args.calibration_dir else "the shipped map"
     rng = np.random.default_rng(0)
     first, second = (args.truth_seeds + [None])[:2]
     ceiling = (f"noise ceiling: seed {second}'s deployed reward against seed {first}'s" if second is not None
                else "one deployment seed, so no noise ceiling here")
     lines = ["", f"How each reward ranks the distinct designs against their deployed reward (Kendall tau [95% bootstrap "
-             f"interval]; {ceiling}); calibrated: the raw accuracy through the shipped "
-             f"map of {DEFAULT}; cost-only: every design at the set's mean deployed accuracy (FLOPs and bits alone); "
+             f"interval]; {ceiling}); calibrated: the raw accuracy through {where} "
+             f"of {DEFAULT} ({fitted.kind}, digest {fitted.digest()}); cost-only: every design at the set's mean deployed accuracy (FLOPs and bits alone); "
              "regret: the deployed reward lost by each reward's top pick.", "",
              "| designs | n | noise ceiling | raw reward tau | calibrated reward tau | cost-only tau "
              "| calibrated accuracy error, points | regret raw / calibrated / cost-only |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -182,7 +189,7 @@ def main() -> None:
     seconds = sum(float(r["seconds"]) for r in read_rows(path)
                   if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) in args.truth_seeds)
     text = report(args, designs, deployed, by_seed, trained, seconds)
-    ckpt.atomic_write(args.out / "deployed_best.md", lambda tmp: tmp.write_text(text))
+    ckpt.atomic_write(args.out / args.report, lambda tmp: tmp.write_text(text))
     print(text)
 
 

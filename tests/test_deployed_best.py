@@ -103,7 +103,7 @@ def test_the_fidelity_table_reads_each_runs_raw_accuracy_through_the_shipped_map
     assert f"{tau(raw):.2f}" != f"{tau(searched):.2f}"  # the test can tell the two apart
     designs = {("b", "ddpg", i): {"kept": k, "raw_accuracy": raw[k], "search_accuracy": searched[k], "default_evaluation": True}
                for i, k in enumerate(kept)}
-    args = argparse.Namespace(split=13, benches=["b"], truth_seeds=[0])
+    args = argparse.Namespace(split=13, benches=["b"], truth_seeds=[0], calibration_dir=None)
     table = fidelity(args, designs, deployed, {0: deployed}, trained)
     row = next(line for line in table if line.startswith("| all | 6 | "))
     assert row.split(" | ")[2] == "n/a" and row.split(" | ")[4].startswith(f"{tau(raw):.2f} [")
@@ -112,10 +112,41 @@ def test_the_fidelity_table_reads_each_runs_raw_accuracy_through_the_shipped_map
 
     # two truth seeds: the noise ceiling is scipy's tau of the second seed's deployed rewards against the first's
     second = dict(zip(kept, (0.66, 0.64, 0.70, 0.69, 0.57, 0.72)))
-    table = fidelity(argparse.Namespace(split=13, benches=["b"], truth_seeds=[0, 1]), designs, deployed,
+    table = fidelity(argparse.Namespace(split=13, benches=["b"], truth_seeds=[0, 1], calibration_dir=None), designs, deployed,
                      {0: deployed, 1: second}, trained)
     row = next(line for line in table if line.startswith("| all | 6 | "))
     rewards = {name: [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
                for name, acc in (("first", deployed), ("second", second))}
     ceiling = kendalltau(rewards["second"], rewards["first"]).statistic
     assert ceiling < 0.99 and row.split(" | ")[2].startswith(f"{ceiling:.2f} [")
+
+
+def test_a_candidate_map_is_judged_from_its_own_directory(tmp_path):
+    """--calibration-dir: with the identity map there, the calibrated column must equal the raw one, and the
+    header must name the directory and the map's digest."""
+    import argparse
+
+    from coinfer_env import calibration, checkpoints
+    from coinfer_env.evaluation import EvalSettings
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from deployed_best import fidelity
+        from reward_fidelity import bundled_tiny
+    finally:
+        sys.path.pop(0)
+    trained = bundled_tiny(13)
+    identity = calibration.Calibration.line(1.0, 0.0)
+    calibration.save(tmp_path, 8, 13, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13),
+                     EvalSettings("reconstruct", bn_batches=8), identity)
+    kept = [json.dumps(json.loads((LEADERBOARD / a / f"seed{s}.json").read_text())["best_info"]["kept"])
+            for a in ("ddpg", "cmaes") for s in (0, 1, 2)]
+    deployed = dict(zip(kept, (0.70, 0.62, 0.66, 0.71, 0.58, 0.69)))
+    raw = dict(zip(kept, (0.36, 0.20, 0.30, 0.40, 0.18, 0.33)))
+    designs = {("b", "ddpg", i): {"kept": k, "raw_accuracy": raw[k], "search_accuracy": raw[k], "default_evaluation": True}
+               for i, k in enumerate(kept)}
+    table = fidelity(argparse.Namespace(split=13, benches=["b"], truth_seeds=[0], calibration_dir=tmp_path), designs,
+                     deployed, {0: deployed}, trained)
+    assert f"the map in {tmp_path} of reconstruct-8 (line, digest {identity.digest()})" in table[1]
+    cells = next(line for line in table if line.startswith("| all | 6 | ")).split(" | ")
+    assert cells[3].split(" ")[0] == cells[4].split(" ")[0]  # raw tau == calibrated tau under the identity map
