@@ -196,7 +196,7 @@ def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], sea
                                  config, bps, (DEFAULT,))  # the one fit this part changes
         extended = {**by, ("calibration", DEFAULT): by[("calibration", DEFAULT)]
                     + [{"kept": k, "proxy_accuracy": a} for k, a in search.items()]}
-        fits[DEFAULT] = {**fit_maps(extended, aim)[DEFAULT], "search_networks": len(search)}
+        fits[DEFAULT] = {**fit_maps(extended, aim)[DEFAULT], "search_networks": len(search), "alone": fits[DEFAULT]}
     lines += calibrated_rows(fits, "the truth", designs, truth, row, config, bps)
     if args.calibration_out:
         ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
@@ -211,10 +211,9 @@ def search_section(args: argparse.Namespace, cal: list[str], search: dict[str, f
     out) rank and read the search-like calibration designs; then the leave-one-out error of the map on both parts."""
     kept = list(search)
     truth = {k: float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds])) for k in kept}
-    alone = fit_maps({("calibration", DEFAULT): [row[(k, DEFAULT)] for k in cal]},
-                     {k: [done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds] for k in cal})[DEFAULT]
-    raw = [search[k] for k in kept]
     f = fits[DEFAULT]
+    alone = f["alone"]  # the fit calibration_section made before adding these designs
+    raw = [search[k] for k in kept]
     acc = list(truth.values())
     return ["", f"## The {len(kept)} search-like calibration designs (calibration_search, seed {args.panel_seed + 3000}; the "
             f"truth: seeds {args.calibration_seeds} of the {args.epochs}-epoch recipe; deployed accuracy "
