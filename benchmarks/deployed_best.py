@@ -27,11 +27,12 @@ from pathlib import Path
 
 import torch
 import numpy as np
-from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, cpu_name, ground_truth, read_rows, reward,
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, ground_truth, read_rows, reward,
                              tau_with_interval)
 
 from agents.common import SearchResult
 from agents.metrics import mean_se_text, paired_text
+from coinfer_env.hardware import cpu_name
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import cost

@@ -47,11 +47,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import kendalltau
-from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, cpu_name, fit_maps, ground_truth,
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, fit_maps, ground_truth,
                              panels, read_rows, reward, ship_fits, tau_with_interval)
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
+from coinfer_env.hardware import cpu_name
 from coinfer_env.evaluation import Evaluator
 
 PANELS = ("search", "search-random")

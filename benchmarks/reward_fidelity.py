@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import platform
 import time
 import zlib
 from dataclasses import asdict
@@ -61,6 +60,7 @@ from coinfer_env.data import load_subset
 from coinfer_env.envs import reward_terms
 from coinfer_env.evaluation import EvalSettings, Evaluator
 from coinfer_env.export import starting_network
+from coinfer_env.hardware import cpu_name
 from coinfer_env.loops import accuracy
 from coinfer_env.network import SplitNetwork
 from coinfer_env.recipe import finetune_whole
@@ -331,16 +331,6 @@ def write_networks(path: Path, rows: list[dict], gt: dict, config, bits_per_symb
                             "gt_reward_1": reward(config, k, a1, bits_per_symbol)})
 
     ckpt.atomic_write(path, write)
-
-
-def cpu_name() -> str:
-    """The CPU's model name where Linux says it (float results of the CPU kernels can differ between models)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def write_summary(out: Path, summary: list[dict], extra: dict, header: str) -> None:

@@ -23,6 +23,7 @@ from .cache import ResultCache, array_digest, code_digest, fingerprint
 from .channels import CHANNELS, SNR_CONVENTIONS, make_channel
 from .data import DATASETS, DEFAULT_DATA_ROOT, load
 from .evaluation import METHODS, EvalSettings, Evaluator
+from .hardware import device_name
 from .network import SplitNetwork
 from .paths import user_cache_dir, user_checkpoint_dir
 from .rng import require_deterministic_cublas, seeded
@@ -249,20 +250,21 @@ class CoInferEnv(gym.Env):
             "config": self.config,
             "channel": [self.channel_name, self.channel_settings],
             "evaluation": self.eval_settings,
-            "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",
+            "device": device_name(self.torch_device),
             "torch": torch.__version__,
         }
 
     def provenance(self) -> dict:
-        """What a result depends on beyond the env's keywords: code, weights, calibration map, torch, threads, device
-        (for ``coinfer validate``). The map lives beside the weights, outside the code digest, so it is named here."""
+        """What a result depends on beyond the env's keywords, for ``coinfer validate``: code, weights, calibration map,
+        torch, threads and device (the GPU, or the CPU's model and kernel level: :func:`coinfer_env.hardware.device_name`).
+        The map lives beside the weights, outside the code digest, so it is named here."""
         return {
             "code": code_digest(),
             "weights_sha256": self.weights_sha256,
             "calibration": self.calibration.digest() if self.calibration is not None else None,
             "torch": str(torch.__version__),  # a TorchVersion would not load with weights_only=True
             "threads": torch.get_num_threads(),
-            "device": torch.cuda.get_device_name(self.torch_device) if self.torch_device.type == "cuda" else "cpu",
+            "device": device_name(self.torch_device),
         }
 
     def _cache_key(self) -> str:

@@ -119,6 +119,19 @@ def test_cache_key_holds_the_thread_count(tmp_path):
     assert play(env)["cache_hit"]
 
 
+def test_cache_key_and_provenance_name_the_cpu_kernels(tmp_path, monkeypatch):
+    """Another CPU picks other vector kernels, whose rounding a fine-tune amplifies: "cpu" alone is not the device."""
+    env = gym.make(TINY, cache_dir=tmp_path, **ENV)
+    play(env)
+    native = torch.backends.cpu.get_cpu_capability()
+    assert env.unwrapped.provenance()["device"].endswith(f" ({native})")
+    other = "AVX512" if native != "AVX512" else "AVX2"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: other)
+    elsewhere = gym.make(TINY, cache_dir=tmp_path, **ENV)
+    assert not play(elsewhere)["cache_hit"]
+    assert elsewhere.unwrapped.provenance()["device"].endswith(f" ({other})")
+
+
 @pytest.mark.parametrize("row", ['{"accuracy": 7.5}', '{"accuracy": NaN}', '{"acc": 0.5}', "not json", '[0.5]'])
 def test_an_invalid_cached_row_is_a_miss_with_one_warning(tmp_path, row):
     fresh = play(gym.make(TINY, cache_dir=tmp_path, **ENV))
