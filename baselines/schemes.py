@@ -155,5 +155,5 @@ class Proposed:
                 report = export(env.unwrapped.trained, result.best_info["kept"], ctx.data, Path(tmp), export_epochs, seed=ctx.seed)
             out.append(Point(self.name, k, report["flops"], report["bits"], report["test_accuracy"], report["server_flops"],
                              {"search_reward": round(result.best_reward, 4), "episodes": self.episodes,
-                              "epochs": STEP1_EPOCHS + export_epochs}))
+                              "epochs": STEP1_EPOCHS + export_epochs, "kept": "/".join(map(str, report["kept"]))}))
         return out

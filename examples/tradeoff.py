@@ -8,8 +8,11 @@ same ``--budget`` epochs over the same training images (``baselines.common.left_
 Each finished job is kept in ``jobs/`` under ``--out``, so a killed run started again
 with the same arguments goes on where it stopped; a job file made with other settings,
 on other weights or calibration maps (a sha256 over those files is part of each job),
-or by other code (a digest of coinfer_env's, agents' and baselines' source) is refused,
-naming what differs. Writes ``tradeoff.csv`` (one row per
+by other code (a digest of coinfer_env's, agents' and baselines' source), with another
+thread count (cores / ``--jobs``) or on other hardware (the GPU's name, or the CPU's model
+and torch's kernel level: ``coinfer_env.hardware``) is refused, naming what differs: a
+fine-tune's result moves with the kernels and threads that ran it, by about as much as
+another seed (``benchmarks/export_repeat.py``). Writes ``tradeoff.csv`` (one row per
 seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.csv``
 (mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
 False where the *mean* test accuracy is more than 1 point below the unpruned
@@ -39,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from baselines import SCHEMES, Context, scheme  # noqa: E402
 from baselines.seeds import mean_over_seeds  # noqa: E402
 from coinfer_env.checkpoints import atomic_write  # noqa: E402
+from coinfer_env.envs import resolve_device  # noqa: E402
+from coinfer_env.hardware import device_name  # noqa: E402
 
 DEFAULT_SPLITS = (3, 7, 13, 16)  # the end of each stage
 DROP_BELOW = 0.01
@@ -115,10 +120,9 @@ def finished(out: Path, job: dict) -> list[dict] | None:
     if not path.exists():
         return None
     saved = json.loads(path.read_text())
-    same = {k: v for k, v in job.items() if k != "threads"}
-    differ = [k for k in dict.fromkeys([*saved["job"], *same]) if saved["job"].get(k) != same.get(k)]
+    differ = [k for k in dict.fromkeys([*saved["job"], *job]) if saved["job"].get(k) != job.get(k)]
     if differ:
-        there = ", ".join(f"{k} {saved['job'].get(k)!r} (now {same.get(k)!r})" for k in differ)
+        there = ", ".join(f"{k} {saved['job'].get(k)!r} (now {job.get(k)!r})" for k in differ)
         raise ValueError(f"{path} was run with other settings: {there}; give a new --out or remove it")
     return saved["rows"]
 
@@ -126,8 +130,7 @@ def finished(out: Path, job: dict) -> list[dict] | None:
 def keep(out: Path, job: dict, rows: list[dict]) -> None:
     path = job_file(out, job)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"job": {k: v for k, v in job.items() if k != "threads"},
-                                                              "rows": rows})))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"job": job, "rows": rows})))
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -193,13 +196,14 @@ def main() -> None:
         parser.error(f"--budget {args.budget} is invalid: give the training epochs every learned scheme gets (12 or more)")
     try:
         env_kwargs = search_kwargs(args.env_kwargs, names, splits)
+        hardware = device_name(resolve_device(args.device))
     except ValueError as e:
         parser.error(str(e))
     # seed-major, so a run stopped early has whole seeds
     weights, code = weights_digest(), code_version()
     jobs = [{"scheme": n, "splits": [0] if n == "server-png" else [k], "device": args.device, "seed": seed, "dataset": args.dataset,
              "budget": args.budget, "episodes": args.episodes, "buffer_episodes": args.buffer_episodes, "weights": weights,
-             "code": code, "env_kwargs": env_kwargs, "threads": threads}
+             "code": code, "env_kwargs": env_kwargs, "threads": threads, "hardware": hardware}
             for seed in range(args.seeds) for n in names for k in ([0] if n == "server-png" else splits)]
     out = Path(args.out)
     start = time.time()

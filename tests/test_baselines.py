@@ -130,6 +130,9 @@ def test_every_scheme_returns_well_formed_points(tiny_context, name, monkeypatch
         assert p.notes["sparsity"] in (0.0, 0.5) and (p.notes["sparsity"] == 0.0) == (p.device_flops == backbone + encoder)
     else:  # pruned device parts compute less than the unpruned backbone with the AutoML encoder
         assert 0 < p.device_flops < cost(SplitConfig(8, 3)).flops
+    if name.startswith("proposed"):  # the design it records (the search's best, encoder included) is the one it deployed
+        kept = [int(c) for c in p.notes["kept"].split("/")]
+        assert len(kept) == len(full_kept(SplitConfig(8, 3))) and p.device_flops == cost(SplitConfig(8, 3), kept).flops
     if name == "paa":  # half of the device conv1/conv2 channels are physically gone; analog symbols charged at capacity
         assert p.payload_bits == pytest.approx((C // 16) * (H // 2) * (W // 2) * 0.5 * math.log2(101))  # 20 dB: SNR 100
         kept, full = [int(c) for c in p.notes["kept"].split("/")], full_kept(SplitConfig(8, 3))[:-2]
@@ -323,6 +326,12 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
     assert older.returncode == 2 and "other settings: code '0.0+older'" in older.stderr
     job.write_text(json.dumps({**saved, "job": {k: v for k, v in saved["job"].items() if k != "code"}}))  # before the key
     assert "code None (now" in subprocess.run(command, capture_output=True, text=True).stderr
+    from coinfer_env.hardware import device_name
+
+    assert saved["job"]["hardware"] == device_name(torch.device("cpu"))  # the kernels a fine-tune's result depends on
+    job.write_text(json.dumps({**saved, "job": {**saved["job"], "hardware": "cpu: other (AVX512)", "threads": 99}}))
+    moved = subprocess.run(command, capture_output=True, text=True)  # another machine, or another --jobs: another job
+    assert moved.returncode == 2 and "hardware 'cpu: other (AVX512)'" in moved.stderr and "threads 99" in moved.stderr
 
 
 def test_latency_example_draws_one_curve_per_design_at_its_mean_over_seeds(tmp_path):
