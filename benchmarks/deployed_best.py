@@ -14,8 +14,9 @@ between the first bench and each other one, run by run (same agent, same seed).
 
 Rows are appended to ``deployed.csv`` as they finish, keyed by kept vector, epochs
 and seed, so a killed run resumes and a design two runs share is fine-tuned once, and
-both runs are scored with that one result (whether a second fine-tune with the same
-seed would repeat it exactly is not tested).
+both runs are scored with that one result (a second fine-tune with the same seed, thread
+count and CPU kernels repeats it exactly, tested; on other kernels or threads it reads
+up to 2 points apart, benchmarks/export_repeat.py, and the rows do not record which).
 """
 
 from __future__ import annotations

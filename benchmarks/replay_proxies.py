@@ -7,6 +7,10 @@ accuracies equal the committed ones exactly. A speed-up that claims to change no
 (environment.md, "Cost of an episode") must leave every one equal.
 
     .venv/bin/python benchmarks/replay_proxies.py [--method reconstruct-8] [--per-panel 3]
+
+Run once as it is and once under scalar/SSE kernels (``ATEN_CPU_CAPABILITY=default
+ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2``) for
+docs/results/reward_fidelity/replay_proxies.txt.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import platform
 from pathlib import Path
 
 import torch
 
 from coinfer_env.data import load_subset
 from coinfer_env.evaluation import EvalSettings, Evaluator
+from coinfer_env.hardware import device_name
 from reward_fidelity import bundled_tiny
 
 PROXIES_CSV = Path(__file__).resolve().parents[1] / "docs" / "results" / "reward_fidelity" / "proxies.csv"
@@ -38,7 +42,7 @@ def main() -> None:
     for r in rows:
         by_panel.setdefault(r["panel"], []).append(r)
     data, trained = load_subset(), bundled_tiny(13)
-    print(f"host: {platform.machine()} {platform.processor()}, torch {torch.__version__}, {torch.get_num_threads()} threads, cpu")
+    print(f"host: {device_name(torch.device('cpu'))}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     equal = total = 0
     for panel, panel_rows in by_panel.items():
         for r in panel_rows[: args.per_panel]:

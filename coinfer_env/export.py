@@ -66,7 +66,7 @@ def export(trained: SplitNetwork, kept: Sequence[int], data: Splits, out_dir: Pa
         "finetune_epochs": epochs,
         "start": "pruned" if recovered_by is None else recovered_by.settings.method,
         "seed": seed,
-    }  # no wall time here: two exports with the same seed give the same export.json
+    }  # no wall time here: the same seed, threads and kernels give the same export.json (tested)
     example = torch.zeros(1, 3, 32, 32)
     with torch.no_grad():
         device_ts = torch.jit.trace(model.device, example)

@@ -3,10 +3,12 @@
 Float results depend on the kernels that computed them. On the CPU, torch picks
 its vector kernels by the CPU (ATen's capability level, and oneDNN's and MKL's own
 dispatch), and a training run amplifies their rounding differences: one design's
-4-epoch export fine-tune reads 0.649 with AVX2 kernels and 0.654 with scalar ones,
-same code, seed and thread count (``benchmarks/export_repeat.py``). So a cache key,
+4-epoch export fine-tune reads 0.649 with AVX2 kernels and 0.669 with scalar ones,
+same code, seed and thread count, and 0.668 with 2 threads instead of 1
+(``benchmarks/export_repeat.py``, docs/results/export_repeat.txt). So a cache key,
 a run's provenance or a job's settings name the CPU model and kernel level, not
-just "cpu".
+just "cpu". The model name is what the CPU reports: on a VM it may not name the
+generation (this project's reads "AMD EPYC"), which is not measured to matter.
 """
 
 from __future__ import annotations

@@ -275,6 +275,31 @@ def test_export_replaces_its_directory_whole_and_epochs_zero_trains_nothing(tmp_
     assert json.loads((tmp_path / "exp" / "export.json").read_text())["finetune_epochs"] == 1
 
 
+def test_an_export_with_the_same_seed_repeats_and_another_seed_does_not(tmp_path):
+    """Same process, threads and kernels: the same seed gives the same export.json and the same weights
+    (what export.py's report and benchmarks/deployed_best.py rely on); another seed moves them."""
+    from coinfer_env.data import load_synthetic
+    from coinfer_env.export import export
+    from coinfer_env.architecture import SplitConfig, full_kept
+    from coinfer_env.network import SplitNetwork
+
+    config = SplitConfig(8, 3)
+    trained = SplitNetwork(config).eval()
+    data = load_synthetic(train_size=64, test_size=64)
+    kept = [max(1, k // 2) for k in full_kept(config)]
+
+    def run(name: str, seed: int) -> tuple[bytes, dict]:
+        report = export(trained, kept, data, tmp_path / name, epochs=1, seed=seed)
+        state = torch.jit.load(str(tmp_path / name / "device.pt")).state_dict()
+        return (tmp_path / name / "export.json").read_bytes(), report | {"weights": state}
+
+    first, second, other = run("a", 0), run("b", 0), run("c", 1)
+    assert first[0] == second[0]
+    for name, value in first[1]["weights"].items():
+        assert torch.equal(value, second[1]["weights"][name]), name
+    assert any(not torch.equal(v, other[1]["weights"][n]) for n, v in first[1]["weights"].items())
+
+
 # -- one clear line -----------------------------------------------------------------------------
 def test_bad_files_and_values_are_one_line_naming_them(tmp_path):
     (tmp_path / "afile").write_text("x")
