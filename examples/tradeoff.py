@@ -10,11 +10,11 @@ with the same arguments goes on where it stopped; a job file made with other set
 on other weights or calibration maps (a sha256 over those files is part of each job),
 by other code (a digest of coinfer_env's, agents' and baselines' source), with another
 thread count (cores / ``--jobs``) or on other hardware (the GPU's name, or the CPU's model
-and torch's kernel level: ``coinfer_env.hardware``) is refused, naming what differs: a
+and torch's kernel level: ``coinfer_env.hardware``) is refused, naming what differs. A
 fine-tune's result moves with the kernels and threads that ran it: one design's export
-reads 0.649 to 0.669 across them, same code and seed (``benchmarks/export_repeat.py``). Writes ``tradeoff.csv`` (one row per
-seed, with the scheme's training epochs where it reports them), ``tradeoff_mean.csv``
-(mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
+reads 0.649 to 0.669 across them, same code and seed (``benchmarks/export_repeat.py``).
+Writes ``tradeoff.csv`` (one row per seed, with the scheme's training epochs where it
+reports them), ``tradeoff_mean.csv`` (mean and standard error over seeds of FLOPs, bits and accuracy, with ``in_plot``
 False where the *mean* test accuracy is more than 1 point below the unpruned
 backbone's, the paper's rule) and ``tradeoff.png`` (log axes, one curve per scheme,
 error bars of one standard error, the PNG upload as a dashed line).

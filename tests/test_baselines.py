@@ -20,6 +20,7 @@ from baselines.partition import png_bits
 from baselines.schemes import STEP1_EPOCHS
 from coinfer_env import SplitConfig, cost
 from coinfer_env.architecture import full_kept
+from coinfer_env.hardware import device_name
 from coinfer_env.recipe import BATCH
 
 
@@ -326,8 +327,6 @@ def test_tradeoff_example_writes_every_seed_and_their_mean_with_standard_errors(
     assert older.returncode == 2 and "other settings: code '0.0+older'" in older.stderr
     job.write_text(json.dumps({**saved, "job": {k: v for k, v in saved["job"].items() if k != "code"}}))  # before the key
     assert "code None (now" in subprocess.run(command, capture_output=True, text=True).stderr
-    from coinfer_env.hardware import device_name
-
     assert saved["job"]["hardware"] == device_name(torch.device("cpu"))  # the kernels a fine-tune's result depends on
     job.write_text(json.dumps({**saved, "job": {**saved["job"], "hardware": "cpu: other (AVX512)", "threads": 99}}))
     moved = subprocess.run(command, capture_output=True, text=True)  # another machine, or another --jobs: another job
