@@ -16,7 +16,12 @@ Rows are appended to ``deployed.csv`` as they finish, keyed by kept vector, epoc
 and seed, so a killed run resumes and a design two runs share is fine-tuned once, and
 both runs are scored with that one result (a second fine-tune with the same seed, thread
 count and CPU kernels repeats it exactly, tested; on other kernels or threads it reads
-up to 2 points apart, benchmarks/export_repeat.py, and the rows do not record which).
+up to 2 points apart, benchmarks/export_repeat.py). Each row records the hardware and
+thread count that computed it, and the report names them ("unrecorded": a row written
+before rows did). The key leaves them out on purpose: a truth is one draw of the recipe,
+already 1 point apart between seeds, and keying by host would make the committed
+reports impossible to regenerate elsewhere without retraining every design; the report
+says which hosts its rows mix instead.
 """
 
 from __future__ import annotations
@@ -28,12 +33,12 @@ from pathlib import Path
 
 import torch
 import numpy as np
-from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, ground_truth, read_rows, reward,
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, ground_truth, hosts_text, read_rows, reward,
                              tau_with_interval)
 
 from agents.common import SearchResult
 from agents.metrics import mean_se_text, paired_text
-from coinfer_env.hardware import cpu_name
+from coinfer_env.hardware import device_name
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import cost
@@ -93,10 +98,11 @@ def deploy(designs: dict, path: Path, epochs: int, seed: int, trained, data) -> 
     return done
 
 
-def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained, seconds: float) -> str:
+def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained, rows: list[dict]) -> str:
     """Per bench and agent: the search's reward, then the deployed accuracy, reward and FLOPs cut; then the paired
     differences of each bench against the first."""
     config, bps = trained.config, trained.bits_per_symbol
+    seconds = sum(float(r["seconds"]) for r in rows)
 
     def deployed_reward(d: dict) -> float:
         return reward(config, json.loads(d["kept"]), deployed[d["kept"]], bps)
@@ -110,8 +116,9 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dic
              f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
              f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --split {args.split}"
              f"{f' --calibration-dir {args.calibration_dir}' if args.calibration_dir else ''}"
-             f"{f' --report {args.report}' if args.report != 'deployed_best.md' else ''}`. Hardware: {cpu_name()}, {torch.get_num_threads()} "
-             f"torch threads; {seconds:.0f} s of fine-tuning in deployed.csv. Deployed: {args.epochs}-epoch export recipe "
+             f"{f' --report {args.report}' if args.report != 'deployed_best.md' else ''}`. This invocation: "
+             f"{device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads; the {len(rows)} deployment "
+             f"fine-tunes used, {seconds:.0f} s in deployed.csv, were computed {hosts_text(rows)}. Deployed: {args.epochs}-epoch export recipe "
              f"from the pruned network, test accuracy on the bundled test images, the mean over seeds {args.truth_seeds}. "
              "Mean ± standard error over the seeds.", "",
              "| bench | agent | search's best reward | deployed accuracy | deployed reward | device FLOPs cut "
@@ -188,9 +195,9 @@ def main() -> None:
     by_seed = {seed: deploy(designs, path, args.epochs, seed, trained, data) for seed in args.truth_seeds}
     wanted = {d["kept"] for d in designs.values()}
     deployed = {k: float(np.mean([by_seed[s][k] for s in args.truth_seeds])) for k in wanted}
-    seconds = sum(float(r["seconds"]) for r in read_rows(path)
-                  if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) in args.truth_seeds)
-    text = report(args, designs, deployed, by_seed, trained, seconds)
+    used = [r for r in read_rows(path)
+            if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) in args.truth_seeds]
+    text = report(args, designs, deployed, by_seed, trained, used)
     ckpt.atomic_write(args.out / args.report, lambda tmp: tmp.write_text(text))
     print(text)
 

@@ -33,7 +33,9 @@ two search panels (half from ``search``, half from ``search-random``, drawn with
 then prints how the 1-epoch stand-ins (the pruned one is reward_fidelity's ground
 truth, read from networks.csv) and the proxies rank the truth's accuracy and
 reward (Kendall tau), and how far their accuracies lie from it. Rows are appended
-to ``ground_truth_check.csv`` as they finish, so a killed run resumes.
+to ``ground_truth_check.csv`` as they finish, so a killed run resumes; each names the
+hardware and thread count that computed it, and the report counts them (as
+deployed_best.py explains, they are recorded, not part of the key).
 """
 
 from __future__ import annotations
@@ -48,15 +50,16 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, fit_maps, ground_truth,
-                             panels, read_rows, reward, ship_fits, tau_with_interval)
+                             hosts_text, panels, read_rows, reward, ship_fits, tau_with_interval)
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
-from coinfer_env.hardware import cpu_name
+from coinfer_env.hardware import device_name
 from coinfer_env.evaluation import Evaluator
 
 PANELS = ("search", "search-random")
 FIXED_PANELS = ("broad", "sweep", "narrow")  # reward_fidelity's fixed panels, measured against its 1-epoch truth
+REPORT = "ground_truth_check.md"
 PROXY_ROWS = ("reconstruct-8", "distill-16", "finetune-16", "adaptive-bn-8")  # measured on both panels
 
 
@@ -126,6 +129,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--panel-seed", type=int, default=0, help="reward_fidelity's --seed, which drew the panels")
     p.add_argument("--split", type=int, default=13)
     p.add_argument("--out", type=Path, default=Path("docs/results/reward_fidelity"))
+    p.add_argument("--report", default=REPORT, help="the report's file name in --out")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
 
@@ -168,9 +172,10 @@ def header(args: argparse.Namespace, designs: list[str], recorded: list[dict], s
         f"{f'--calibration-out {args.calibration_out} ' if args.calibration_out else ''}"
         f"{'--panels ' + ' '.join(args.panels) + ' --panel-truth-seeds ' + ' '.join(map(str, args.panel_truth_seeds)) + ' ' if args.panels else ''}"
         f"{f'--panel-limit {args.panel_limit} ' if args.panels and args.panel_limit else ''}"
-        f"--seed {args.seed} --split {args.split}`. Hardware: {cpu_name()}, {torch.get_num_threads()} torch threads. "
-        f"This invocation: {time.time() - started:.0f} s; the {len(recorded)} fine-tunes in ground_truth_check.csv took "
-        f"{sum(float(r['seconds']) for r in recorded):.0f} s in all. {len(designs)} designs of the search and search-random panels; "
+        f"{f'--report {args.report} ' if args.report != REPORT else ''}--seed {args.seed} --split {args.split}`. "
+        f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, "
+        f"{time.time() - started:.0f} s; the {len(recorded)} fine-tunes in ground_truth_check.csv took "
+        f"{sum(float(r['seconds']) for r in recorded):.0f} s in all, computed {hosts_text(recorded)}. {len(designs)} designs of the search and search-random panels; "
         f"the truth is the mean of seeds {args.truth_seeds} of the {args.epochs}-epoch export recipe from the pruned "
         "network. Cost-only gives every design the truth's mean accuracy, so ranks by FLOPs and bits alone. Reward "
         "tau's interval: 1,000 bootstrap draws of each table's networks, resampled with replacement.",
@@ -259,6 +264,16 @@ def panel_section(args: argparse.Namespace, panel: str, kept: list[str], row: di
     return lines
 
 
+def calibration_noise(args: argparse.Namespace, cal: list[str], done: dict) -> list[str]:
+    """How the calibration panel's two truth seeds agree: the noise in what its maps are fitted to."""
+    first, second = args.calibration_seeds[:2]
+    a, b = (np.array([done[(k, "pruned", args.epochs, s)] for k in cal]) for s in (first, second))
+    return ["", f"## The calibration panel's two truth seeds ({len(cal)} networks, {args.epochs}-epoch recipe)", "",
+            f"Seed {second} against seed {first}: accuracy tau {kendalltau(a, b).statistic:.2f}, mean absolute "
+            f"difference {100 * np.mean(np.abs(a - b)):.1f} points (largest {100 * np.max(np.abs(a - b)):.1f}), mean "
+            f"difference {100 * np.mean(b - a):+.1f} points. The maps above are fitted to their mean."]
+
+
 def per_design(designs: list[str], truth: dict, pruned_1: dict, recovered_1: dict, row: dict, done: dict,
                epochs: int) -> list[str]:
     """Every design's accuracies, then what the recovered start adds over the pruned one after 1 and ``epochs``."""
@@ -338,10 +353,12 @@ def main() -> None:
     constant = float(np.mean([done[(k, "pruned", args.epochs, s)] for s in args.calibration_seeds for k in cal] or [np.nan]))
     if search:
         lines += search_section(args, cal, search, row, done, fits, config, bps)
+    if len(args.calibration_seeds) == 2:
+        lines += calibration_noise(args, cal, done)
     for panel in args.panels:
         lines += panel_section(args, panel, fixed[panel], row, done, fits, constant, config, bps)
     text = "\n".join(lines) + "\n"
-    ckpt.atomic_write(args.out / "ground_truth_check.md", lambda tmp: tmp.write_text(text))
+    ckpt.atomic_write(args.out / args.report, lambda tmp: tmp.write_text(text))
     print(text)
 
 

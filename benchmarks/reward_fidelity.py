@@ -34,7 +34,9 @@ Writes ``networks.csv`` (one row per network and method: kept vector, FLOPs, bit
 proxy accuracy, reward and seconds, and each ground-truth seed's accuracy and
 reward), ``summary.md`` and ``frontier.png``. Search episodes, ground truth and
 proxy rows are appended as they finish (``search.csv``, ``ground_truth.csv``,
-``proxies.csv``), so an interrupted run resumes where it stopped.
+``proxies.csv``), so an interrupted run resumes where it stopped. Every appended row
+names the hardware and torch thread count that computed it (rows written before they
+did read "unrecorded" in the summary's header).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from collections import Counter
 import time
 import zlib
 from dataclasses import asdict
@@ -60,7 +63,7 @@ from coinfer_env.data import load_subset
 from coinfer_env.envs import reward_terms
 from coinfer_env.evaluation import EvalSettings, Evaluator
 from coinfer_env.export import starting_network
-from coinfer_env.hardware import cpu_name
+from coinfer_env.hardware import device_name
 from coinfer_env.loops import accuracy
 from coinfer_env.network import SplitNetwork
 from coinfer_env.recipe import finetune_whole
@@ -148,13 +151,47 @@ def search_panels(trained, data, out: Path, episodes: int, top: int, seed: int,
             "search-random": [tuple(json.loads(rest[i]["kept"])) for i in sorted(picked)]}
 
 
+def where_computed() -> dict:
+    """The columns every appended row carries: the hardware and torch thread count that computed it. A fine-tune
+    on other kernels or threads reads up to 2 points apart (benchmarks/export_repeat.py), so a report built from
+    the rows has to be able to say where each came from."""
+    return {"hardware": device_name(torch.device("cpu")), "threads": torch.get_num_threads()}
+
+
 def append_row(path: Path, row: dict) -> None:
-    new = not path.exists()
+    """Append ``row`` and :func:`where_computed` to the CSV at ``path``. A file written before one of these columns
+    existed is first rewritten whole, atomically, with the column added and left empty in its older rows."""
+    row = {**row, **where_computed()}
+    fields = csv_header(path)
+    if fields is not None and set(row) - set(fields):
+        older, fields = read_rows(path), fields + [k for k in row if k not in fields]
+
+        def rewrite(tmp: Path) -> None:
+            with tmp.open("w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=fields)
+                w.writeheader()
+                w.writerows(older)
+
+        ckpt.atomic_write(path, rewrite)
     with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
+        w = csv.DictWriter(f, fieldnames=fields or list(row))
+        if fields is None:
             w.writeheader()
         w.writerow(row)
+
+
+def csv_header(path: Path) -> list[str] | None:
+    """The column names of the CSV at ``path``; None if it does not exist or is empty."""
+    if not path.exists():
+        return None
+    with path.open(newline="") as f:
+        return next(csv.reader(f), None)
+
+
+def hosts_text(rows: list[dict]) -> str:
+    """Where ``rows`` were computed, with counts: "12 on cpu: AMD EPYC (AVX2), 2 threads; 65 unrecorded"."""
+    counts = Counter(f"on {r['hardware']}, {r['threads']} threads" if r.get("hardware") else "unrecorded" for r in rows)
+    return "; ".join(f"{n} {where}" for where, n in counts.most_common()) or "none"
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -464,8 +501,9 @@ def main() -> None:
               f"--gt-epochs {args.gt_epochs} --seed {args.seed} --search-episodes {args.search_episodes} "
               f"--search-top {args.search_top} --methods {' '.join(args.methods)}"
               f"{' --summary-only' if args.summary_only else ''}`; ground truth: {args.gt_epochs}-epoch whole-network fine-tune "
-              f"(export recipe), seeds {args.gt_seeds}, test accuracy on {len(data.test)} images. Hardware: {cpu_name()}, "
-              f"{torch.get_num_threads()} torch threads. This invocation: {time.time() - started:.0f} s. "
+              f"(export recipe), seeds {args.gt_seeds}, test accuracy on {len(data.test)} images. This invocation: "
+              f"{device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {time.time() - started:.0f} s; "
+              f"the ground-truth rows: {hosts_text(read_rows(gt_path))}. "
               f"The other methods' rows ({', '.join(sorted({r['method'] for r in rows} - set(args.methods))) or 'none'}) come from "
               "earlier invocations on the same panels and ground truth (proxies.csv, ground_truth.csv).")
     write_summary(args.out, summary, extra, header)

@@ -209,6 +209,25 @@ def test_the_ground_truth_of_one_length_of_fine_tune_is_never_read_as_another(tm
     assert rf.read_ground_truth(path, 2) == {}
 
 
+def test_every_appended_row_names_its_hardware_and_an_older_file_gains_the_columns(tmp_path):
+    import csv
+
+    from coinfer_env.hardware import device_name
+
+    rf = reward_fidelity_module()
+    path = tmp_path / "ground_truth.csv"
+    path.write_text('kept,seed,epochs,test_accuracy,seconds\n"[1, 2]",0,10,0.7,1.0\n')  # written before the columns
+    rf.append_row(path, {"kept": "[3, 4]", "seed": 0, "epochs": 10, "test_accuracy": 0.6, "seconds": 2.0})
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    here = device_name(torch.device("cpu"))
+    assert [(r["kept"], r["test_accuracy"], r["hardware"], r["threads"]) for r in rows] == [
+        ("[1, 2]", "0.7", "", ""), ("[3, 4]", "0.6", here, str(torch.get_num_threads()))]
+    assert rf.read_ground_truth(path, 10) == {("[1, 2]", 0): 0.7, ("[3, 4]", 0): 0.6}
+    assert rf.hosts_text(rows + rows[1:]) == f"2 on {here}, {torch.get_num_threads()} threads; 1 unrecorded"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 def test_shipped_calibrations_were_fitted_off_the_measurement_panels():
     rf = reward_fidelity_module()
     path = ckpt.bundled_dir() / calib.FILE_NAME

@@ -129,3 +129,42 @@ def test_search_like_designs_join_only_the_default_proxys_calibration(tmp_path):
     error = 100 * np.mean([abs(alone(raw) - t) for raw, t in planted.values()])
     row = next(line for line in section.splitlines() if line.startswith("| proxy reconstruct-8 + "))
     assert row.split(" | ")[5] == f"{error:.1f}"
+
+
+def test_a_second_calibration_seed_is_fitted_as_the_mean_and_its_agreement_reported(tmp_path):
+    """Seed-1 truths are planted on the calibration panel (seed 0's, shifted by +2, 0 and -2 points in turn), so
+    nothing is trained: the shipped fit must be coinfer_env.calibration's fit to the two seeds' mean, the report
+    must go to --report, and its noise line must read the planted differences."""
+    out, maps = tmp_path / "rf", tmp_path / "maps"
+    shutil.copytree(COMMITTED, out)
+    maps.mkdir()
+    from coinfer_env import calibration
+
+    networks = rows(out / "networks.csv")
+    cal = sorted({r["kept"] for r in networks if r["panel"] == "calibration"})
+    seed0 = {r["kept"]: float(r["test_accuracy"]) for r in rows(out / "ground_truth_check.csv")
+             if (r["start"], r["epochs"], r["seed"]) == ("pruned", "10", "0")}
+    shift = {k: (0.02, 0.0, -0.02)[i % 3] for i, k in enumerate(cal)}
+    with (out / "ground_truth_check.csv").open("a", newline="") as f:
+        csv.writer(f).writerows([k, "pruned", 10, 1, seed0[k] + shift[k], 1.0] for k in cal)
+    before = (out / "ground_truth_check.csv").read_text()
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "ground_truth_check.py"), "--out", out, "--calibration-seeds",
+                    "0", "1", "--recovered-full", "2", "--calibration-out", maps, "--report", "two-seeds.md"],
+                   capture_output=True, text=True, check=True, cwd=REPO)
+    assert (out / "ground_truth_check.csv").read_text() == before
+    assert (out / "ground_truth_check.md").read_text() == (COMMITTED / "ground_truth_check.md").read_text()
+
+    default = [r for r in networks if r["panel"] == "calibration" and r["method"] == "reconstruct-8"]
+    x = [float(r["proxy_accuracy"]) for r in default]
+    y = [seed0[r["kept"]] + shift[r["kept"]] / 2 for r in default]
+    kind = min(calibration.KINDS, key=lambda kd: calibration.loo_error(x, y, kd))
+    entry = next(e for e in json.loads((maps / calibration.FILE_NAME).read_text())["fits"]
+                 if e["evaluation"]["method"] == "reconstruct")
+    assert np.allclose(entry["knots"], calibration.fit(x, y, kind).knots) and "seeds [0, 1]" in entry["ground_truth"]
+
+    report = (out / "two-seeds.md").read_text()
+    assert "--report two-seeds.md" in report
+    noise = report[report.index("## The calibration panel's two truth seeds"):]
+    mean = 100 * np.mean(list(shift.values()))
+    assert f"mean absolute difference {100 * np.mean(np.abs(list(shift.values()))):.1f} points (largest 2.0)" in noise
+    assert f"mean difference {mean:+.1f} points" in noise
