@@ -44,9 +44,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from collections import Counter
 import time
 import zlib
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
