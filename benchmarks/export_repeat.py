@@ -40,7 +40,7 @@ def child(kept: list[int], epochs: int, seed: int) -> dict:
     import coinfer_env  # noqa: F401
     from baselines.common import Context
     from coinfer_env.export import export
-    from coinfer_env.hardware import device_name
+    from coinfer_env.hardware import where_computed
 
     ctx = Context.load(device="cpu", seed=seed)
     env = gym.make(ctx.env_id, split_point=13, channel=ctx.channel, **ctx.channel_kwargs)
@@ -48,8 +48,7 @@ def child(kept: list[int], epochs: int, seed: int) -> dict:
     start = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         report = export(env.unwrapped.trained, kept, ctx.data, Path(tmp), epochs, seed=seed)
-    return {"hardware": device_name(torch.device("cpu")), "threads": torch.get_num_threads(),
-            "evaluation": evaluation, "export": report["test_accuracy"], "seconds": round(time.time() - start)}
+    return {**where_computed(torch.device("cpu")), "evaluation": evaluation, "export": report["test_accuracy"], "seconds": round(time.time() - start)}
 
 
 def run_setting(threads: int, limits: dict, args: argparse.Namespace) -> dict:

@@ -63,7 +63,7 @@ from coinfer_env.data import load_subset
 from coinfer_env.envs import reward_terms
 from coinfer_env.evaluation import EvalSettings, Evaluator
 from coinfer_env.export import starting_network
-from coinfer_env.hardware import device_name
+from coinfer_env.hardware import device_name, where_computed
 from coinfer_env.loops import accuracy
 from coinfer_env.network import SplitNetwork
 from coinfer_env.recipe import finetune_whole
@@ -151,17 +151,11 @@ def search_panels(trained, data, out: Path, episodes: int, top: int, seed: int,
             "search-random": [tuple(json.loads(rest[i]["kept"])) for i in sorted(picked)]}
 
 
-def where_computed() -> dict:
-    """The columns every appended row carries: the hardware and torch thread count that computed it. A fine-tune
-    on other kernels or threads reads up to 2 points apart (benchmarks/export_repeat.py), so a report built from
-    the rows has to be able to say where each came from."""
-    return {"hardware": device_name(torch.device("cpu")), "threads": torch.get_num_threads()}
-
-
 def append_row(path: Path, row: dict) -> None:
-    """Append ``row`` and :func:`where_computed` to the CSV at ``path``. A file written before one of these columns
-    existed is first rewritten whole, atomically, with the column added and left empty in its older rows."""
-    row = {**row, **where_computed()}
+    """Append ``row`` and where it was computed (``coinfer_env.hardware.where_computed``: a fine-tune on other kernels
+    or threads reads up to 2 points apart, benchmarks/export_repeat.py) to the CSV at ``path``. A file written before
+    those columns existed is first rewritten whole, atomically, with them added and left empty in its older rows."""
+    row = {**row, **where_computed(torch.device("cpu"))}
     fields = csv_header(path)
     if fields is not None and set(row) - set(fields):
         older, fields = read_rows(path), fields + [k for k in row if k not in fields]

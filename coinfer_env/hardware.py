@@ -34,3 +34,9 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu: {cpu_name()} ({torch.backends.cpu.get_cpu_capability()})"
+
+
+def where_computed(device: torch.device) -> dict[str, str | int]:
+    """What a result computed in this process on ``device`` records beside itself: the hardware and torch's
+    thread count, the two things besides code and seed that move a fine-tune's result."""
+    return {"hardware": device_name(device), "threads": torch.get_num_threads()}
