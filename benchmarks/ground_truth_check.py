@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import kendalltau
-from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, fit_maps, ground_truth,
-                             hosts_text, panels, read_rows, reward, ship_fits, tau_with_interval)
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, export_truth, fit_maps,
+                             ground_truth, hosts_text, panels, read_rows, reward, ship_fits, tau_with_interval)
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
@@ -206,8 +206,7 @@ def calibration_section(args: argparse.Namespace, row: dict, cal: list[str], sea
     lines += calibrated_rows(fits, "the truth", designs, truth, row, config, bps)
     if args.calibration_out:
         ship_fits(args.calibration_out, args.split, fits, args.panel_networks, args.panel_seed,
-                  f"{args.epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), "
-                  f"seeds {args.calibration_seeds}, test accuracy")
+                  export_truth(args.epochs, args.calibration_seeds))
     return lines, fits
 
 

@@ -217,6 +217,12 @@ def ground_truth(trained, kept, data, epochs: int, seed: int, recovered_by: Eval
     return accuracy(model, data.test)
 
 
+def export_truth(epochs: int, seeds: list[int]) -> str:
+    """The provenance a map aimed at the export recipe ships with (ground_truth_check.py, fit_calibration.py)."""
+    return (f"{epochs}-epoch whole-network fine-tune from the pruned network (the export recipe), seeds {list(seeds)}, "
+            "test accuracy")
+
+
 def reward(config, kept, acc: float, bits_per_symbol: int) -> float:
     c = cost(config, kept, bits_per_symbol)
     return reward_terms(acc, c.flops, c.flops_original, c.bits, c.bits_original, BETA)["reward"]

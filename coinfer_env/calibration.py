@@ -5,7 +5,8 @@ a pruned network's accuracy low, and lower the more it is pruned, so the reward
 punishes pruning that the longer fine-tune of deployment forgives. Multi-fidelity
 surrogates correct this by fitting the cheap score to the expensive one on a
 calibration panel, here networks that no measurement panel contains
-(benchmarks/reward_fidelity.py ``--calibration-out``). Two monotone maps are fitted:
+(benchmarks/fit_calibration.py at any split point; ground_truth_check.py also judges
+them on measurement panels). Two monotone maps are fitted:
 
 - ``line``: least squares with a positive slope; it never ties two accuracies, so it
   keeps the accuracy ranking and changes only the balance against FLOPs and bits;
@@ -133,8 +134,9 @@ def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, s
     have = ", ".join(sorted({e["evaluation"]["method"] for e in entries})) or "none"
     raise ValueError(
         f"calibrated=True but {path} has no fit for width {width}, split {split_point}, evaluation {want} and these "
-        f"weights (fits there for this split: {have}). Fit one with benchmarks/reward_fidelity.py "
-        f"--split {split_point} --calibration-out {directory}, or pass calibrated=False"
+        f"weights (fits there for this split: {have}). Fit one with benchmarks/fit_calibration.py "
+        f"--splits {split_point} --calibration-out {directory} (its --methods names the evaluations it fits), or pass "
+        "calibrated=False"
     )
 
 

@@ -1,0 +1,152 @@
+"""Fit the ``calibrated=True`` maps of any split point, aimed at the export recipe.
+
+    .venv/bin/python benchmarks/fit_calibration.py --splits 16 [--methods reconstruct-8] [--epochs 10] [--seeds 0] \
+        [--out docs/results/calibration] [--calibration-out coinfer_env/checkpoints]
+
+For each of ``--splits`` (Tiny weights, bundled for every split point):
+
+  - draws reward_fidelity's calibration panel at that split (``panels(config, --panel-networks,
+    --panel-seed)["calibration"]``: 8 broad-like, 8 narrow-like and 7 uniformly pruned networks with the defaults,
+    never a network of a measurement panel);
+  - measures each ``--methods`` proxy's raw validation accuracy on every network (as the env scores it);
+  - fine-tunes every network with ``coinfer export``'s recipe for ``--epochs`` from the pruned network, with each of
+    ``--seeds`` (the truth; their mean is what the maps aim at, as in ground_truth_check.py);
+  - fits each proxy's monotone maps to that truth (reward_fidelity.fit_maps: the kind with the smaller leave-one-out
+    error on the panel ships) and, with ``--calibration-out``, saves them into that directory's calibration.json, where
+    ``calibrated=True`` finds them.
+
+This is ground_truth_check.py's calibration step (the same panel, truth, fit and provenance, so it rebuilds split 13's
+shipped maps from the same rows) without its measurement panels: those need reward_fidelity.py's runs at the split,
+hours more of CPU. So a map fitted here alone is judged only by its leave-one-out error on the calibration panel, and
+``split-<S>.md`` says so beside its table.
+
+Rows are appended to ``proxies.csv`` and ``truth.csv`` in ``--out`` as they finish, each naming its split and where it
+was computed, so a killed run resumes and the splits can be spread over machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, export_truth, fit_maps, ground_truth,
+                             hosts_text, panels, read_rows, ship_fits)
+
+from coinfer_env import checkpoints as ckpt
+from coinfer_env.data import load_subset
+from coinfer_env.evaluation import Evaluator
+from coinfer_env.hardware import device_name
+
+OUT = Path("docs/results/calibration")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--splits", type=int, nargs="+", required=True, choices=range(1, 17), metavar="{1..16}")
+    p.add_argument("--methods", nargs="+", default=[DEFAULT], choices=list(PROXIES),
+                   help="the proxies to measure and fit (the env's default evaluation by default)")
+    p.add_argument("--epochs", type=int, default=10, help="the export recipe's epochs (the truth)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the truth's fine-tunes (the maps aim at their mean)")
+    p.add_argument("--panel-networks", type=int, default=16, help="reward_fidelity's --networks, which sizes the panel")
+    p.add_argument("--panel-seed", type=int, default=0, help="reward_fidelity's --seed (the panel is drawn from it + 1000)")
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--calibration-out", type=Path, help="directory whose calibration.json receives the fits "
+                   "(the bundled weights' directory ships them)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    for name, least in (("epochs", 1), ("threads", 1), ("panel_networks", 3)):  # 3 draw 4: a leave-one-out fit needs 3
+        if getattr(args, name) < least:
+            p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is invalid: give {least} or more")
+    return args
+
+
+def proxies(split: int, cal: list[str], trained, data, methods: list[str], path: Path) -> dict[str, dict[str, float]]:
+    """method -> kept -> raw proxy accuracy on the calibration panel, evaluating only what ``path`` lacks."""
+    done = {(r["method"], r["kept"]): float(r["proxy_accuracy"]) for r in read_rows(path) if int(r["split"]) == split}
+    for method in methods:
+        evaluator = Evaluator(trained, data.train, data.val, PROXIES[method])
+        for kept in cal:
+            if (method, kept) in done:
+                continue
+            e, _ = evaluator.evaluate(json.loads(kept))
+            append_row(path, {"split": split, "method": method, "settings": json.dumps(asdict(PROXIES[method])),
+                              "kept": kept, "proxy_accuracy": e.accuracy, "seconds": round(e.seconds, 3)})
+            done[(method, kept)] = e.accuracy
+            print(f"split {split} {method}: {e.accuracy:.3f} ({e.seconds:.1f} s)", flush=True)
+    return {m: {k: done[(m, k)] for k in cal} for m in methods}
+
+
+def truths(split: int, cal: list[str], trained, data, epochs: int, seeds: list[int], path: Path) -> dict[str, list[float]]:
+    """kept -> the test accuracy after each seed's ``epochs``-epoch export fine-tune, running only what ``path`` lacks."""
+    done = {(r["kept"], int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)
+            if int(r["split"]) == split and int(r["epochs"]) == epochs}
+    for seed in seeds:
+        for i, kept in enumerate(cal):
+            if (kept, seed) in done:
+                continue
+            t = time.perf_counter()
+            acc = ground_truth(trained, json.loads(kept), data, epochs, seed)
+            append_row(path, {"split": split, "kept": kept, "epochs": epochs, "seed": seed, "test_accuracy": acc,
+                              "seconds": round(time.perf_counter() - t, 2)})
+            done[(kept, seed)] = acc
+            print(f"split {split} truth {i + 1}/{len(cal)}, seed {seed}: {acc:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
+    return {k: [done[(k, s)] for s in seeds] for k in cal}
+
+
+def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]], truth: dict[str, list[float]],
+           fits: dict[str, dict], seconds: float) -> str:
+    """``split-<S>.md``: the command, where its rows came from, and per method how the raw proxy and its maps read the truth."""
+    rows = [r for name in ("proxies.csv", "truth.csv") for r in read_rows(args.out / name) if int(r["split"]) == split]
+    mean = {k: float(np.mean(v)) for k, v in truth.items()}
+    lines = [
+        f"# Calibration maps, Tiny id, split {split}",
+        "",
+        f"Command: `.venv/bin/python benchmarks/fit_calibration.py --splits {split} --methods {' '.join(args.methods)} "
+        f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
+        f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}`. "
+        f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
+        f"its split's rows were computed {hosts_text(rows)}. Truth: {export_truth(args.epochs, args.seeds)}, on "
+        f"{len(truth)} calibration networks ({min(mean.values()):.3f} to {max(mean.values()):.3f}). No measurement panel "
+        "was run at this split, so the leave-one-out error below is the only check of a map fitted here.",
+        "",
+        "| method | raw accuracy, range | raw below the truth, mean points | leave-one-out error, line / isotonic, points "
+        "| ships |",
+        "|---|---|---:|---:|---|",
+    ]
+    for method in args.methods:
+        x = raw[method]
+        below = 100 * float(np.mean([mean[k] - x[k] for k in truth]))
+        f = fits[method]
+        lines.append(f"| {method} | {min(x.values()):.3f} to {max(x.values()):.3f} | {below:.1f} "
+                     f"| {100 * f['loo']['line']:.1f} / {100 * f['loo']['isotonic']:.1f} | {f['ships']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    data = load_subset()
+    for split in args.splits:
+        started = time.time()
+        trained = bundled_tiny(split)
+        cal = sorted({json.dumps(list(k)) for k in panels(trained.config, args.panel_networks, args.panel_seed)["calibration"]})
+        raw = proxies(split, cal, trained, data, args.methods, args.out / "proxies.csv")
+        truth = truths(split, cal, trained, data, args.epochs, args.seeds, args.out / "truth.csv")
+        by = {("calibration", m): [{"kept": k, "proxy_accuracy": a} for k, a in raw[m].items()] for m in args.methods}
+        fits = fit_maps(by, truth)
+        if args.calibration_out:
+            ship_fits(args.calibration_out, split, fits, args.panel_networks, args.panel_seed,
+                      export_truth(args.epochs, args.seeds))
+        text = report(args, split, raw, truth, fits, time.time() - started)
+        ckpt.atomic_write(args.out / f"split-{split:02d}.md", lambda tmp: tmp.write_text(text))
+        print(text, flush=True)
+
+
+if __name__ == "__main__":
+    main()
