@@ -110,9 +110,10 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
         f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
-        f"its split's rows were computed {hosts_text(rows)}. Truth: {export_truth(args.epochs, args.seeds)}, on "
-        f"{len(truth)} calibration networks ({min(mean.values()):.3f} to {max(mean.values()):.3f}). No measurement panel "
-        "was run at this split, so the leave-one-out error below is the only check of a map fitted here.",
+        f"this split's raw accuracies and truths were computed {hosts_text(rows)}. Truth: "
+        f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks ({min(mean.values()):.3f} to "
+        f"{max(mean.values()):.3f}). This script runs no measurement panel: the leave-one-out error below is all it "
+        "checks of a map (ground_truth_check.py --panels judges one on panels, where reward_fidelity.py has drawn them).",
         "",
         "| method | raw accuracy, range | raw below the truth, mean points | leave-one-out error, line / isotonic, points "
         "| ships |",
