@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import kendalltau
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, export_truth, fit_maps, ground_truth,
                              hosts_text, panels, read_rows, ship_fits)
 
@@ -110,7 +111,8 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
         f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
-        f"this split's raw accuracies and truths were computed {hosts_text(rows)}. Truth: "
+        f"this split's raw accuracies and truths were computed {hosts_text(rows)}, "
+        f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "
         f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks ({min(mean.values()):.3f} to "
         f"{max(mean.values()):.3f}). This script runs no measurement panel: the leave-one-out error below is all it "
         "checks of a map (ground_truth_check.py --panels judges one on panels, where reward_fidelity.py has drawn them).",
@@ -125,7 +127,24 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f = fits[method]
         lines.append(f"| {method} | {min(x.values()):.3f} to {max(x.values()):.3f} | {below:.1f} "
                      f"| {100 * f['loo']['line']:.1f} / {100 * f['loo']['isotonic']:.1f} | {f['ships']} |")
+    lines += ["", *(flat_text(m, raw[m], mean, fits[m]["maps"][fits[m]["ships"]]) for m in args.methods)]
     return "\n".join(lines) + "\n"
+
+
+def flat_text(method: str, raw: dict[str, float], truth: dict[str, float], shipped, within: float = 0.005) -> str:
+    """Where the shipped map is flat (within ``within`` of its top), it leaves those networks' order to the FLOPs and
+    bits; say how many lie there, what they deploy at, and how the raw proxy orders them (the order the map drops)."""
+    top = shipped(max(raw.values()))
+    flat = sorted((k for k in raw if shipped(raw[k]) >= top - within), key=raw.get)
+    if len(flat) < 2:
+        return f"{method}: the shipped map rises over the whole panel (never within {100 * within:.1f} points of its top)."
+    whole = kendalltau([raw[k] for k in raw], [truth[k] for k in raw]).statistic
+    inside = kendalltau([raw[k] for k in flat], [truth[k] for k in flat]).statistic
+    return (f"{method}: the shipped map is within {100 * within:.1f} points of its top ({100 * top:.1f}%) from a raw "
+            f"{raw[flat[0]]:.3f} up, where {len(flat)} of the {len(raw)} networks lie; they deploy at "
+            f"{100 * min(truth[k] for k in flat):.1f}% to {100 * max(truth[k] for k in flat):.1f}%, and the raw accuracy "
+            f"orders them at an accuracy Kendall tau of {inside:+.2f} against the truth ({whole:+.2f} over all "
+            f"{len(raw)}), so there the calibrated reward ranks by FLOPs and bits.")
 
 
 def main() -> None:
