@@ -16,9 +16,12 @@ For each of ``--splits`` (Tiny weights, bundled for every split point):
     ``calibrated=True`` finds them.
 
 This is ground_truth_check.py's calibration step (the same panel, truth, fit and provenance, so it rebuilds split 13's
-shipped maps from the same rows) without its measurement panels: those need reward_fidelity.py's runs at the split,
-hours more of CPU. So a map fitted here alone is judged only by its leave-one-out error on the calibration panel, and
-``split-<S>.md`` says so beside its table.
+shipped maps from the same rows). Its measurement panels need reward_fidelity.py's runs at the split, hours more of CPU;
+instead, ``--check PANEL=SEEDS`` (say ``narrow=0,1 sweep=0``) draws that fixed panel of reward_fidelity at the split
+(never a calibration network), measures the proxies on it, fine-tunes it with the export recipe with those seeds, and
+reports how cost-only, each raw proxy and its map (fitted on the calibration panel alone) rank and read it, with the
+noise ceiling where two seeds are given. Without ``--check``, a map is judged only by its leave-one-out error on the
+calibration panel, and ``split-<S>.md`` says so beside its table.
 
 Rows are appended to ``proxies.csv`` and ``truth.csv`` in ``--out`` as they finish, each naming its split and where it
 was computed, so a killed run resumes and the splits can be spread over machines.
@@ -35,8 +38,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.stats import kendalltau
+from ground_truth_check import FIXED_PANELS, compare
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, export_truth, fit_maps, ground_truth,
-                             hosts_text, panels, read_rows, ship_fits)
+                             hosts_text, panels, read_rows, reward, ship_fits)
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
@@ -58,12 +62,28 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--calibration-out", type=Path, help="directory whose calibration.json receives the fits "
                    "(the bundled weights' directory ships them)")
+    p.add_argument("--check", nargs="*", default=[], type=check_spec, metavar="PANEL=SEEDS",
+                   help=f"judge the maps on these fixed panels ({', '.join(FIXED_PANELS)}) drawn at the split, each "
+                   "fine-tuned with the comma-separated seeds (two give its noise ceiling)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     for name, least in (("epochs", 1), ("threads", 1), ("panel_networks", 3)):  # 3 draw 4: a leave-one-out fit needs 3
         if getattr(args, name) < least:
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is invalid: give {least} or more")
     return args
+
+
+def check_spec(text: str) -> tuple[str, list[int]]:
+    """``narrow=0,1`` -> ("narrow", [0, 1])."""
+    panel, _, seeds = text.partition("=")
+    try:
+        parsed = [int(s) for s in seeds.split(",")]
+    except ValueError:
+        parsed = []
+    if panel not in FIXED_PANELS or not parsed or len(set(parsed)) != len(parsed):
+        raise argparse.ArgumentTypeError(f"{text!r} is invalid: give PANEL=SEEDS with PANEL one of "
+                                         f"{', '.join(FIXED_PANELS)} and distinct integer seeds, e.g. narrow=0,1")
+    return panel, parsed
 
 
 def proxies(split: int, cal: list[str], trained, data, methods: list[str], path: Path) -> dict[str, dict[str, float]]:
@@ -104,18 +124,22 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
     """``split-<S>.md``: the command, where its rows came from, and per method how the raw proxy and its maps read the truth."""
     rows = [r for name in ("proxies.csv", "truth.csv") for r in read_rows(args.out / name) if int(r["split"]) == split]
     mean = {k: float(np.mean(v)) for k, v in truth.items()}
+    check = " ".join(f"{panel}={','.join(map(str, seeds))}" for panel, seeds in args.check)
     lines = [
         f"# Calibration maps, Tiny id, split {split}",
         "",
         f"Command: `.venv/bin/python benchmarks/fit_calibration.py --splits {split} --methods {' '.join(args.methods)} "
         f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
-        f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}`. "
+        f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
+        f"{f' --check {check}' if check else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
         f"this split's raw accuracies and truths were computed {hosts_text(rows)}, "
         f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "
         f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks ({min(mean.values()):.3f} to "
-        f"{max(mean.values()):.3f}). This script runs no measurement panel: the leave-one-out error below is all it "
-        "checks of a map (ground_truth_check.py --panels judges one on panels, where reward_fidelity.py has drawn them).",
+        f"{max(mean.values()):.3f}). "
+        + (f"The maps are judged below on the held-out panels {', '.join(p for p, _ in args.check)}, drawn at this split."
+           if args.check else "No panel is checked here (--check): the leave-one-out error below is all this run "
+           "checks of a map."),
         "",
         "| method | raw accuracy, range | raw below the truth, mean points | leave-one-out error, line / isotonic, points "
         "| ships |",
@@ -129,6 +153,43 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
                      f"| {100 * f['loo']['line']:.1f} / {100 * f['loo']['isotonic']:.1f} | {f['ships']} |")
     lines += ["", *(flat_text(m, raw[m], mean, fits[m]["maps"][fits[m]["ships"]]) for m in args.methods)]
     return "\n".join(lines) + "\n"
+
+
+def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]], truth: dict[str, list[float]],
+                  fits: dict[str, dict], constant: float, config, bps: int) -> list[str]:
+    """How cost-only (``constant``: the calibration panel's mean truth), each raw proxy and its shipped map rank and
+    read one held-out panel's truth (the mean of ``seeds``), and whether the map meets the accuracy-error bar of 3
+    points and ranks at least as well as its raw proxy."""
+    kept = list(truth)
+    mean = {k: float(np.mean(v)) for k, v in truth.items()}
+    acc = list(mean.values())
+    lines = ["", f"## The {panel} panel, held out ({len(kept)} networks; the truth: seeds {seeds} of the export recipe; "
+             f"deployed accuracy {100 * min(acc):.1f}-{100 * max(acc):.1f}%)", "",
+             "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, points "
+             "| its spread (sd) | calibration error, points | top-pick regret |", "|---|---:|---:|---:|---:|---:|---:|"]
+    if len(seeds) == 2:
+        first = {k: v[0] for k, v in truth.items()}
+        lines.append(compare(f"the truth's seed {seeds[1]} against its seed {seeds[0]} (noise ceiling)", kept, first,
+                             [truth[k][1] for k in kept], config, bps))
+    lines.append(compare("cost-only (the calibration panel's mean truth)", kept, mean, [constant] * len(kept), config, bps))
+    for m, x in raw.items():
+        f = fits[m]
+        mapped = [f["maps"][f["ships"]](x[k]) for k in kept]
+        lines += [compare(f"proxy {m}", kept, mean, [x[k] for k in kept], config, bps),
+                  compare(f"proxy {m} + the shipped {f['ships']} map", kept, mean, mapped, config, bps)]
+    lines.append("")
+    deployed = [reward(config, json.loads(k), mean[k], bps) for k in kept]
+    for m, x in raw.items():
+        f = fits[m]
+        mapped = [f["maps"][f["ships"]](x[k]) for k in kept]
+        error = 100 * float(np.mean([abs(a - mean[k]) for a, k in zip(mapped, kept)]))
+        tau_raw, tau_mapped = (kendalltau([reward(config, json.loads(k), a, bps) for k, a in zip(kept, accs)],
+                                          deployed).statistic for accs in ([x[k] for k in kept], mapped))
+        keeps = error <= 3 and tau_mapped >= tau_raw
+        lines.append(f"{m}'s shipped map on this panel: accuracy error {error:.1f} points (the bar: 3), reward tau "
+                     f"{tau_mapped:.2f} against the raw proxy's {tau_raw:.2f}: it {'meets' if keeps else 'misses'} the "
+                     "rule for keeping it (error at most 3 points, and a tau at least the raw proxy's).")
+    return lines
 
 
 def flat_text(method: str, raw: dict[str, float], truth: dict[str, float], shipped, within: float = 0.005) -> str:
@@ -160,14 +221,25 @@ def main() -> None:
         started = time.time()
         trained = bundled_tiny(split)
         cal = sorted({json.dumps(list(k)) for k in panels(trained.config, args.panel_networks, args.panel_seed)["calibration"]})
+        drawn = panels(trained.config, args.panel_networks, args.panel_seed)
+        checked = {panel: sorted({json.dumps(list(k)) for k in drawn[panel]}) for panel, _ in args.check}
+        if shared := set(cal) & {k for kept in checked.values() for k in kept}:
+            raise SystemExit(f"{len(shared)} networks of --check's panels are calibration networks at split {split}; "
+                             "the check would not be held out: pass another --panel-seed")
         raw = proxies(split, cal, trained, data, args.methods, args.out / "proxies.csv")
         truth = truths(split, cal, trained, data, args.epochs, args.seeds, args.out / "truth.csv")
         by = {("calibration", m): [{"kept": k, "proxy_accuracy": a} for k, a in raw[m].items()] for m in args.methods}
-        fits = fit_maps(by, truth)
+        fits = fit_maps(by, truth)  # the calibration panel alone: the checked panels are measured after
         if args.calibration_out:
             ship_fits(args.calibration_out, split, fits, args.panel_networks, args.panel_seed,
                       export_truth(args.epochs, args.seeds))
         text = report(args, split, raw, truth, fits, time.time() - started)
+        constant = float(np.mean([np.mean(v) for v in truth.values()]))
+        for panel, seeds in args.check:
+            held_raw = proxies(split, checked[panel], trained, data, args.methods, args.out / "proxies.csv")
+            held = truths(split, checked[panel], trained, data, args.epochs, seeds, args.out / "truth.csv")
+            text += "\n".join(check_section(panel, seeds, held_raw, held, fits, constant, trained.config,
+                                            trained.bits_per_symbol)) + "\n"
         ckpt.atomic_write(args.out / f"split-{split:02d}.md", lambda tmp: tmp.write_text(text))
         print(text, flush=True)
 

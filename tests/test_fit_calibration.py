@@ -112,3 +112,46 @@ def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
     assert env.calibration.knots == expected.knots
     info = env.evaluate([0.5] * env.num_layers)
     assert info["accuracy"] == pytest.approx(expected(info["accuracy_raw"]))
+
+
+def test_check_judges_the_shipped_map_on_a_held_out_panel(tmp_path):
+    """Planted rows, so nothing is computed and the figures can be worked out by hand: the 4 calibration networks
+    read raw 0.1-0.4 and deploy 0.2 above that, so the line y = x + 0.2 ships (leave-one-out error 0, against the
+    isotonic map's 5 points, which is flat beyond its ends). On the held-out sweep panel (2 networks) the raw 0.5 and
+    0.7 map to 0.7 and 0.9 against truths of 0.68 and 0.95 (the mean of two seeds): an accuracy error of 3.5 points,
+    over the 3-point bar."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reward_fidelity import bundled_tiny, panels
+    finally:
+        sys.path.pop(0)
+    drawn = panels(bundled_tiny(4).config, 3, 0)
+    cal = sorted({json.dumps(list(k)) for k in drawn["calibration"]})
+    sweep = sorted({json.dumps(list(k)) for k in drawn["sweep"]})
+    assert len(cal) == 4 and len(sweep) == 2 and not set(cal) & set(sweep)
+    raw = dict(zip(cal + sweep, (0.1, 0.2, 0.3, 0.4, 0.5, 0.7)))
+    truth = [(k, 0, raw[k] + 0.2) for k in cal] + [(sweep[0], 0, 0.67), (sweep[0], 1, 0.69), (sweep[1], 0, 0.96),
+                                                    (sweep[1], 1, 0.94)]
+    out = tmp_path / "cal"
+    out.mkdir()
+    plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
+          [{"split": 4, "kept": k, "epochs": 1, "seed": s, "test_accuracy": a, "seconds": 1} for k, s, a in truth])
+    plant(out / "proxies.csv", ["split", "method", "kept", "proxy_accuracy", "seconds"],
+          [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1} for k, a in raw.items()])
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    done = fit(out, tmp_path / "maps", "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--check", "sweep=0,1")
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before  # nothing computed
+    assert entry(tmp_path / "maps" / "calibration.json", 4, "reconstruct")["kind"] == "line"
+    text = (out / "split-04.md").read_text()
+    assert "--check sweep=0,1`" in text and "judged below on the held-out panels sweep" in text
+    assert "## The sweep panel, held out (2 networks; the truth: seeds [0, 1] of the export recipe; deployed accuracy 68.0-95.0%)" in text
+    assert "(noise ceiling)" in text and "| proxy reconstruct-8 + the shipped line map |" in text
+    assert "reconstruct-8's shipped map on this panel: accuracy error 3.5 points (the bar: 3)" in text
+    assert "it misses the rule" in text
+
+
+def test_check_refuses_a_malformed_panel_spec(tmp_path):
+    done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--check", "wide=0")
+    assert done.returncode == 2 and "'wide=0' is invalid" in done.stderr and "narrow=0,1" in done.stderr
+    assert not (tmp_path / "cal").exists()
