@@ -20,8 +20,10 @@ shipped maps from the same rows). Its measurement panels need reward_fidelity.py
 instead, ``--check PANEL=SEEDS`` (say ``narrow=0,1 sweep=0``) draws that fixed panel of reward_fidelity at the split
 (never a calibration network), measures the proxies on it, fine-tunes it with the export recipe with those seeds, and
 reports how cost-only, each raw proxy and its map (fitted on the calibration panel alone) rank and read it, with the
-noise ceiling where two seeds are given. Without ``--check``, a map is judged only by its leave-one-out error on the
-calibration panel, and ``split-<S>.md`` says so beside its table.
+noise ceiling where two seeds are given. A map that misses the rule for keeping it on any checked panel (an accuracy
+error over 3 points, or a reward tau below its raw proxy's) does not ship, and ``--calibration-out`` withdraws any
+earlier fit of it, so ``calibrated=True`` refuses that split and method again. Without ``--check``, a map is judged
+only by its leave-one-out error on the calibration panel, and ``split-<S>.md`` says so beside its table.
 
 Rows are appended to ``proxies.csv`` and ``truth.csv`` in ``--out`` as they finish, each naming its split and where it
 was computed, so a killed run resumes and the splits can be spread over machines.
@@ -42,6 +44,7 @@ from ground_truth_check import FIXED_PANELS, compare
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, export_truth, fit_maps, ground_truth,
                              hosts_text, panels, read_rows, reward, ship_fits)
 
+from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
@@ -120,8 +123,9 @@ def truths(split: int, cal: list[str], trained, data, epochs: int, seeds: list[i
 
 
 def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]], truth: dict[str, list[float]],
-           fits: dict[str, dict], seconds: float) -> str:
-    """``split-<S>.md``: the command, where its rows came from, and per method how the raw proxy and its maps read the truth."""
+           fits: dict[str, dict], misses: dict[str, list[tuple[str, str]]], seconds: float) -> str:
+    """``split-<S>.md``: the command, where its rows came from, and per method how the raw proxy and its maps read the
+    truth, and whether its map ships (``misses``: the checked panels where it misses the rule for keeping it)."""
     rows = [r for name in ("proxies.csv", "truth.csv") for r in read_rows(args.out / name) if int(r["split"]) == split]
     mean = {k: float(np.mean(v)) for k, v in truth.items()}
     check = " ".join(f"{panel}={','.join(map(str, seeds))}" for panel, seeds in args.check)
@@ -133,7 +137,7 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
         f"{f' --check {check}' if check else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
-        f"this split's raw accuracies and truths were computed {hosts_text(rows)}, "
+        f"this split's rows of raw accuracies and truths, by where they were computed: {hosts_text(rows)}; "
         f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "
         f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks ({min(mean.values()):.3f} to "
         f"{max(mean.values()):.3f}). "
@@ -149,17 +153,19 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         x = raw[method]
         below = 100 * float(np.mean([mean[k] - x[k] for k in truth]))
         f = fits[method]
+        ships = (f"none: its {f['ships']} map misses the rule on {', '.join(p for p, _ in misses[method])}"
+                 if misses[method] else f["ships"])
         lines.append(f"| {method} | {min(x.values()):.3f} to {max(x.values()):.3f} | {below:.1f} "
-                     f"| {100 * f['loo']['line']:.1f} / {100 * f['loo']['isotonic']:.1f} | {f['ships']} |")
+                     f"| {100 * f['loo']['line']:.1f} / {100 * f['loo']['isotonic']:.1f} | {ships} |")
     lines += ["", *(flat_text(m, raw[m], mean, fits[m]["maps"][fits[m]["ships"]]) for m in args.methods)]
     return "\n".join(lines) + "\n"
 
 
 def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]], truth: dict[str, list[float]],
-                  fits: dict[str, dict], constant: float, config, bps: int) -> list[str]:
-    """How cost-only (``constant``: the calibration panel's mean truth), each raw proxy and its shipped map rank and
-    read one held-out panel's truth (the mean of ``seeds``), and whether the map meets the accuracy-error bar of 3
-    points and ranks at least as well as its raw proxy."""
+                  fits: dict[str, dict], constant: float, config, bps: int) -> tuple[list[str], dict[str, str]]:
+    """How cost-only (``constant``: the calibration panel's mean truth), each raw proxy and its fitted map rank and
+    read one held-out panel's truth (the mean of ``seeds``), and per method whose map misses the rule for keeping it
+    (the accuracy-error bar of 3 points, and a reward tau at least its raw proxy's), with its figures."""
     kept = list(truth)
     mean = {k: float(np.mean(v)) for k, v in truth.items()}
     acc = list(mean.values())
@@ -176,24 +182,28 @@ def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]]
         f = fits[m]
         mapped = [f["maps"][f["ships"]](x[k]) for k in kept]
         lines += [compare(f"proxy {m}", kept, mean, [x[k] for k in kept], config, bps),
-                  compare(f"proxy {m} + the shipped {f['ships']} map", kept, mean, mapped, config, bps)]
+                  compare(f"proxy {m} + the fitted {f['ships']} map", kept, mean, mapped, config, bps)]
     lines.append("")
     deployed = [reward(config, json.loads(k), mean[k], bps) for k in kept]
+    misses = {}
     for m, x in raw.items():
         f = fits[m]
         mapped = [f["maps"][f["ships"]](x[k]) for k in kept]
         error = 100 * float(np.mean([abs(a - mean[k]) for a, k in zip(mapped, kept)]))
         tau_raw, tau_mapped = (kendalltau([reward(config, json.loads(k), a, bps) for k, a in zip(kept, accs)],
                                           deployed).statistic for accs in ([x[k] for k in kept], mapped))
+        figures = (f"accuracy error {error:.1f} points (the bar: 3), reward tau {tau_mapped:.2f} against the raw proxy's "
+                   f"{tau_raw:.2f}")
         keeps = error <= 3 and tau_mapped >= tau_raw
-        lines.append(f"{m}'s shipped map on this panel: accuracy error {error:.1f} points (the bar: 3), reward tau "
-                     f"{tau_mapped:.2f} against the raw proxy's {tau_raw:.2f}: it {'meets' if keeps else 'misses'} the "
-                     "rule for keeping it (error at most 3 points, and a tau at least the raw proxy's).")
-    return lines
+        if not keeps:
+            misses[m] = f"on the held-out {panel} panel ({len(kept)} networks, truth seeds {seeds}), {figures}"
+        lines.append(f"{m}'s fitted map on this panel: {figures}: it {'meets' if keeps else 'misses'} the rule for "
+                     "keeping it (error at most 3 points, and a tau at least the raw proxy's).")
+    return lines, misses
 
 
 def flat_text(method: str, raw: dict[str, float], truth: dict[str, float], shipped, within: float = 0.005) -> str:
-    """Where the shipped map is flat (rises by less than ``within``), it leaves those networks' order to the FLOPs and
+    """Where the fitted map is flat (rises by less than ``within``), it leaves those networks' order to the FLOPs and
     bits; name the widest such stretch of the panel, what its networks deploy at, and how the raw proxy orders them
     (the order the map drops)."""
     ranked = sorted(raw, key=raw.get)
@@ -201,10 +211,10 @@ def flat_text(method: str, raw: dict[str, float], truth: dict[str, float], shipp
     flat = max(stretches, key=len)  # the first widest: the map rises, so each stretch is contiguous
     whole = kendalltau([raw[k] for k in raw], [truth[k] for k in raw]).statistic
     if len(flat) < 3:
-        return (f"{method}: the shipped map rises by {100 * within:.1f} points or more between any three networks of "
+        return (f"{method}: the fitted map rises by {100 * within:.1f} points or more between any three networks of "
                 f"the panel; the raw accuracy orders all {len(raw)} at an accuracy Kendall tau of {whole:+.2f}.")
     inside = kendalltau([raw[k] for k in flat], [truth[k] for k in flat]).statistic
-    return (f"{method}: the shipped map rises by under {100 * within:.1f} points ({100 * shipped(raw[flat[0]]):.1f}% to "
+    return (f"{method}: the fitted map rises by under {100 * within:.1f} points ({100 * shipped(raw[flat[0]]):.1f}% to "
             f"{100 * shipped(raw[flat[-1]]):.1f}%) from a raw {raw[flat[0]]:.3f} to {raw[flat[-1]]:.3f}, where "
             f"{len(flat)} of the {len(raw)} networks lie; they deploy at {100 * min(truth[k] for k in flat):.1f}% to "
             f"{100 * max(truth[k] for k in flat):.1f}%, and the raw accuracy orders them at an accuracy Kendall tau of "
@@ -230,16 +240,27 @@ def main() -> None:
         truth = truths(split, cal, trained, data, args.epochs, args.seeds, args.out / "truth.csv")
         by = {("calibration", m): [{"kept": k, "proxy_accuracy": a} for k, a in raw[m].items()] for m in args.methods}
         fits = fit_maps(by, truth)  # the calibration panel alone: the checked panels are measured after
-        if args.calibration_out:
-            ship_fits(args.calibration_out, split, fits, args.panel_networks, args.panel_seed,
-                      export_truth(args.epochs, args.seeds))
-        text = report(args, split, raw, truth, fits, time.time() - started)
         constant = float(np.mean([np.mean(v) for v in truth.values()]))
+        sections, misses = [], {m: [] for m in fits}
         for panel, seeds in args.check:
             held_raw = proxies(split, checked[panel], trained, data, args.methods, args.out / "proxies.csv")
             held = truths(split, checked[panel], trained, data, args.epochs, seeds, args.out / "truth.csv")
-            text += "\n".join(check_section(panel, seeds, held_raw, held, fits, constant, trained.config,
-                                            trained.bits_per_symbol)) + "\n"
+            lines, missed = check_section(panel, seeds, held_raw, held, fits, constant, trained.config,
+                                          trained.bits_per_symbol)
+            sections.append("\n".join(lines) + "\n")
+            for m, why in missed.items():
+                misses[m].append((panel, why))
+        if args.calibration_out:
+            ship_fits(args.calibration_out, split, {m: f for m, f in fits.items() if not misses[m]}, args.panel_networks,
+                      args.panel_seed, export_truth(args.epochs, args.seeds))
+            for m in (m for m in fits if misses[m]):
+                calib.withdraw(args.calibration_out, 8, split, PROXIES[m],
+                               f"its {fits[m]['ships']} map, fitted to {export_truth(args.epochs, args.seeds)}, on "
+                               f"{fits[m]['networks']} calibration networks, missed the rule for keeping a map (an "
+                               "accuracy error of at most 3 points and a reward tau at least the raw proxy's) "
+                               + "; ".join(why for _, why in misses[m])
+                               + f" (benchmarks/fit_calibration.py --check; {args.out}/split-{split:02d}.md)")
+        text = report(args, split, raw, truth, fits, misses, time.time() - started) + "".join(sections)
         ckpt.atomic_write(args.out / f"split-{split:02d}.md", lambda tmp: tmp.write_text(text))
         print(text, flush=True)
 

@@ -24,11 +24,14 @@ File format (``calibration.json`` beside the weights)::
                "evaluation": {"method": ..., "steps": ..., "batch": ..., "lr": ..., "bn_batches": ...},
                "kind": "isotonic", "knots": [[0.45, 0.52], ...], "networks": 55, "panel_size": 16,
                "panel_seed": 1000, "search_networks": 32, "search_seed": 3000,
-               "loo_error": {"line": 0.019, "isotonic": 0.017}, "ground_truth": "..."}]}
+               "loo_error": {"line": 0.019, "isotonic": 0.017}, "ground_truth": "..."}],
+     "withdrawn": [{"width": 8, "split_point": 16, "evaluation": {...}, "reason": "..."}]}
 
 ``networks`` counts the calibration panel drawn by benchmarks/reward_fidelity.py's
 ``panels(config, panel_size, panel_seed - 1000)`` plus, where ``search_seed`` is
-present, the first ``search_networks`` designs of its ``calibration_search``.
+present, the first ``search_networks`` designs of its ``calibration_search``. A
+``withdrawn`` record (optional) names a fit that a held-out check took out
+(fit_calibration.py ``--check``), and why; ``lookup``'s refusal quotes it.
 """
 
 from __future__ import annotations
@@ -113,8 +116,16 @@ def loo_error(proxy: list[float], deployed: list[float], kind: str) -> float:
     return float(np.mean(errors))
 
 
-def _entries(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["fits"] if path.exists() else []
+def _read(path: Path) -> tuple[list[dict], list[dict]]:
+    """The file's fits, and its withdrawn records (a fit taken out after a held-out check, with the reason)."""
+    if not path.exists():
+        return [], []
+    data = json.loads(path.read_text())
+    return data["fits"], data.get("withdrawn", [])
+
+
+def _same(e: dict, width: int, split_point: int, key: dict) -> bool:
+    return e["width"] == width and e["split_point"] == split_point and e["evaluation"] == key
 
 
 def _from_entry(e: dict) -> Calibration:
@@ -124,30 +135,54 @@ def _from_entry(e: dict) -> Calibration:
 
 
 def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings) -> Calibration:
-    """The fit for these weights and settings, or a ValueError saying what exists and how to fit one."""
+    """The fit for these weights and settings, or a ValueError saying what exists, why a fit was withdrawn, and how
+    to fit one."""
     path = Path(directory) / FILE_NAME
     want = settings_key(settings)
-    entries = [e for e in _entries(path) if e["width"] == width and e["split_point"] == split_point]
+    fits, withdrawn = _read(path)
+    entries = [e for e in fits if e["width"] == width and e["split_point"] == split_point]
     for e in entries:
         if e["evaluation"] == want and e["weights_sha256"] == weights_sha256:
             return _from_entry(e)
     have = ", ".join(sorted({e["evaluation"]["method"] for e in entries})) or "none"
+    why = "".join(f" Its fit was withdrawn: {w['reason']}." for w in withdrawn if _same(w, width, split_point, want))
     raise ValueError(
         f"calibrated=True but {path} has no fit for width {width}, split {split_point}, evaluation {want} and these "
-        f"weights (fits there for this split: {have}). Fit one with benchmarks/fit_calibration.py "
-        f"--splits {split_point} --calibration-out {directory} (its --methods names the evaluations it fits), or pass "
-        "calibrated=False"
+        f"weights (fits there for this split: {have}).{why} Fit one with benchmarks/fit_calibration.py "
+        f"--splits {split_point} --calibration-out {directory} --check narrow=0,1 sweep=0 (its --methods names the "
+        "evaluations it fits), or pass calibrated=False"
     )
 
 
 def save(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings,
          calibration: Calibration, **provenance) -> None:
-    """Add or replace the fit for (width, split, weights, settings) in ``directory/calibration.json``, atomically."""
+    """Add or replace the fit for (width, split, weights, settings) in ``directory/calibration.json``, atomically;
+    a record that such a fit was withdrawn goes."""
     path = Path(directory) / FILE_NAME
     key = settings_key(settings)
-    keep = [e for e in _entries(path)
-            if not (e["width"] == width and e["split_point"] == split_point and e["evaluation"] == key)]
+    fits, withdrawn = _read(path)
     entry = {"width": width, "split_point": split_point, "weights_sha256": weights_sha256, "evaluation": key,
              "kind": calibration.kind, "knots": [list(k) for k in calibration.knots], **provenance}
-    text = json.dumps({"fits": keep + [entry]}, indent=2) + "\n"
+    _write(path, [e for e in fits if not _same(e, width, split_point, key)] + [entry],
+           [w for w in withdrawn if not _same(w, width, split_point, key)])
+
+
+def withdraw(directory: Path, width: int, split_point: int, settings: EvalSettings, reason: str) -> None:
+    """Take the fit for (width, split, settings) out of ``directory/calibration.json``, atomically, and record
+    ``reason``, which ``lookup``'s refusal then quotes."""
+    path = Path(directory) / FILE_NAME
+    key = settings_key(settings)
+    fits, withdrawn = _read(path)
+    record = {"width": width, "split_point": split_point, "evaluation": key, "reason": reason}
+    _write(path, [e for e in fits if not _same(e, width, split_point, key)],
+           [w for w in withdrawn if not _same(w, width, split_point, key)] + [record])
+
+
+def _write(path: Path, fits: list[dict], withdrawn: list[dict]) -> None:
+    # sorted, so refitting one split rewrites only that split's lines of the committed file
+    def order(e: dict) -> tuple:
+        return e["width"], e["split_point"], json.dumps(e["evaluation"], sort_keys=True)
+
+    data = {"fits": sorted(fits, key=order), **({"withdrawn": sorted(withdrawn, key=order)} if withdrawn else {})}
+    text = json.dumps(data, indent=2) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text))

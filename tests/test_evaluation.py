@@ -176,6 +176,19 @@ def test_a_calibration_written_before_the_isotonic_kind_still_reads_as_its_line(
     assert c.kind == "line" and c(0.5) == pytest.approx(0.65)
 
 
+def test_a_withdrawn_fit_is_refused_with_its_reason_until_a_new_fit_replaces_it(tmp_path):
+    settings, other = EvalSettings("adaptive-bn", bn_batches=1), EvalSettings("adaptive-bn", bn_batches=2)
+    for s in (settings, other):
+        calib.save(tmp_path, 8, 1, "abc", s, calib.Calibration.line(0.5, 0.4))
+    calib.withdraw(tmp_path, 8, 1, settings, "it missed the held-out check")
+    with pytest.raises(ValueError, match="Its fit was withdrawn: it missed the held-out check. Fit one with"):
+        calib.lookup(tmp_path, 8, 1, "abc", settings)
+    assert calib.lookup(tmp_path, 8, 1, "abc", other)(0.5) == pytest.approx(0.65)  # the other settings' fit stays
+    calib.save(tmp_path, 8, 1, "abc", settings, calib.Calibration.line(1.0, 0.1))
+    assert calib.lookup(tmp_path, 8, 1, "abc", settings)(0.5) == pytest.approx(0.6)
+    assert "withdrawn" not in json.loads((tmp_path / calib.FILE_NAME).read_text())
+
+
 def reward_fidelity_module():
     import importlib.util
     from pathlib import Path

@@ -34,6 +34,10 @@ def fit(out: Path, maps: Path, *extra: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=REPO)
 
 
+def withdrawn(directory: Path) -> list[dict]:
+    return json.loads((directory / "calibration.json").read_text()).get("withdrawn", [])
+
+
 def entry(path: Path, split: int, method: str) -> dict:
     return next(e for e in json.loads(path.read_text())["fits"]
                 if e["split_point"] == split and e["evaluation"]["method"] == method)
@@ -114,15 +118,22 @@ def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
     assert info["accuracy"] == pytest.approx(expected(info["accuracy_raw"]))
 
 
-def test_check_judges_the_shipped_map_on_a_held_out_panel(tmp_path):
+@pytest.mark.parametrize(("sweep_truths", "error", "keeps"), [
+    (((0.67, 0.69), (0.96, 0.94)), 3.5, False),  # truths 0.68 and 0.95 against 0.7 and 0.9: |0.02| + |0.05| over 2
+    (((0.69, 0.71), (0.89, 0.91)), 0.0, True),  # truths 0.70 and 0.90: the map reads them exactly, so its tau is 1
+])
+def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_path, sweep_truths, error, keeps):
     """Planted rows, so nothing is computed and the figures can be worked out by hand: the 4 calibration networks
-    read raw 0.1-0.4 and deploy 0.2 above that, so the line y = x + 0.2 ships (leave-one-out error 0, against the
-    isotonic map's 5 points, which is flat beyond its ends). On the held-out sweep panel (2 networks) the raw 0.5 and
-    0.7 map to 0.7 and 0.9 against truths of 0.68 and 0.95 (the mean of two seeds): an accuracy error of 3.5 points,
-    over the 3-point bar."""
+    read raw 0.1-0.4 and deploy 0.2 above that, so the line y = x + 0.2 is fitted (leave-one-out error 0, against the
+    isotonic map's 5 points, which is flat beyond its ends). On the held-out sweep panel (2 networks) it maps the raw
+    0.5 and 0.7 to 0.7 and 0.9, against the mean of two seeds' truths. The maps directory starts as a copy of the
+    shipped calibration.json: a map that misses the rule must leave split 4 with no fit at all (the shipped one is
+    withdrawn), one that keeps it replaces it; the other splits' fits stay as they were."""
+    from coinfer_env import calibration as calib
+
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        from reward_fidelity import bundled_tiny, panels
+        from reward_fidelity import PROXIES, bundled_tiny, panels
     finally:
         sys.path.pop(0)
     drawn = panels(bundled_tiny(4).config, 3, 0)
@@ -130,25 +141,43 @@ def test_check_judges_the_shipped_map_on_a_held_out_panel(tmp_path):
     sweep = sorted({json.dumps(list(k)) for k in drawn["sweep"]})
     assert len(cal) == 4 and len(sweep) == 2 and not set(cal) & set(sweep)
     raw = dict(zip(cal + sweep, (0.1, 0.2, 0.3, 0.4, 0.5, 0.7)))
-    truth = [(k, 0, raw[k] + 0.2) for k in cal] + [(sweep[0], 0, 0.67), (sweep[0], 1, 0.69), (sweep[1], 0, 0.96),
-                                                    (sweep[1], 1, 0.94)]
-    out = tmp_path / "cal"
+    truth = [(k, 0, raw[k] + 0.2) for k in cal] + [(k, s, a) for k, pair in zip(sweep, sweep_truths) for s, a in enumerate(pair)]
+    out, maps = tmp_path / "cal", tmp_path / "maps"
     out.mkdir()
+    maps.mkdir()
+    shutil.copy(SHIPPED, maps)
     plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
           [{"split": 4, "kept": k, "epochs": 1, "seed": s, "test_accuracy": a, "seconds": 1} for k, s, a in truth])
     plant(out / "proxies.csv", ["split", "method", "kept", "proxy_accuracy", "seconds"],
           [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1} for k, a in raw.items()])
     before = {p.name: p.read_text() for p in out.iterdir()}
-    done = fit(out, tmp_path / "maps", "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--check", "sweep=0,1")
+    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--check", "sweep=0,1")
     assert done.returncode == 0, done.stderr
     assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before  # nothing computed
-    assert entry(tmp_path / "maps" / "calibration.json", 4, "reconstruct")["kind"] == "line"
+    def others(path: Path) -> list[str]:
+        return sorted(json.dumps(e, sort_keys=True) for e in json.loads(path.read_text())["fits"] if e["split_point"] != 4)
+
+    assert others(maps / "calibration.json") == others(SHIPPED)
     text = (out / "split-04.md").read_text()
     assert "--check sweep=0,1`" in text and "judged below on the held-out panels sweep" in text
-    assert "## The sweep panel, held out (2 networks; the truth: seeds [0, 1] of the export recipe; deployed accuracy 68.0-95.0%)" in text
-    assert "(noise ceiling)" in text and "| proxy reconstruct-8 + the shipped line map |" in text
-    assert "reconstruct-8's shipped map on this panel: accuracy error 3.5 points (the bar: 3)" in text
-    assert "it misses the rule" in text
+    low, high = (100 * sum(pair) / 2 for pair in sweep_truths)
+    assert (f"## The sweep panel, held out (2 networks; the truth: seeds [0, 1] of the export recipe; deployed "
+            f"accuracy {min(low, high):.1f}-{max(low, high):.1f}%)") in text
+    assert "(noise ceiling)" in text and "| proxy reconstruct-8 + the fitted line map |" in text
+    assert f"reconstruct-8's fitted map on this panel: accuracy error {error:.1f} points (the bar: 3)" in text
+    if keeps:
+        assert "it meets the rule" in text and "| line |" in text
+        assert entry(maps / "calibration.json", 4, "reconstruct")["kind"] == "line"
+        assert withdrawn(maps) == withdrawn(SHIPPED.parent)  # split 4 had no record to clear; the others stay
+    else:
+        assert "it misses the rule" in text and "| none: its line map misses the rule on sweep |" in text
+        assert not [e for e in json.loads((maps / "calibration.json").read_text())["fits"] if e["split_point"] == 4]
+        assert [w["split_point"] for w in withdrawn(maps)] == [4] + [w["split_point"] for w in withdrawn(SHIPPED.parent)]
+        with pytest.raises(ValueError, match="fit_calibration.py --splits 4") as refused:
+            calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
+        assert ("Its fit was withdrawn: its line map, fitted to 1-epoch" in str(refused.value)
+                and "on the held-out sweep panel (2 networks, truth seeds [0, 1]), accuracy error 3.5 points"
+                in str(refused.value))
 
 
 def test_check_refuses_a_malformed_panel_spec(tmp_path):
