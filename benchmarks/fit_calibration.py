@@ -178,17 +178,15 @@ def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]]
         lines.append(compare(f"the truth's seed {seeds[1]} against its seed {seeds[0]} (noise ceiling)", kept, first,
                              [truth[k][1] for k in kept], config, bps))
     lines.append(compare("cost-only (the calibration panel's mean truth)", kept, mean, [constant] * len(kept), config, bps))
+    mapped_by = {m: [fits[m]["maps"][fits[m]["ships"]](x[k]) for k in kept] for m, x in raw.items()}
     for m, x in raw.items():
-        f = fits[m]
-        mapped = [f["maps"][f["ships"]](x[k]) for k in kept]
         lines += [compare(f"proxy {m}", kept, mean, [x[k] for k in kept], config, bps),
-                  compare(f"proxy {m} + the fitted {f['ships']} map", kept, mean, mapped, config, bps)]
+                  compare(f"proxy {m} + the fitted {fits[m]['ships']} map", kept, mean, mapped_by[m], config, bps)]
     lines.append("")
     deployed = [reward(config, json.loads(k), mean[k], bps) for k in kept]
     misses = {}
     for m, x in raw.items():
-        f = fits[m]
-        mapped = [f["maps"][f["ships"]](x[k]) for k in kept]
+        mapped = mapped_by[m]
         error = 100 * float(np.mean([abs(a - mean[k]) for a, k in zip(mapped, kept)]))
         tau_raw, tau_mapped = (kendalltau([reward(config, json.loads(k), a, bps) for k, a in zip(kept, accs)],
                                           deployed).statistic for accs in ([x[k] for k in kept], mapped))
@@ -230,8 +228,8 @@ def main() -> None:
     for split in args.splits:
         started = time.time()
         trained = bundled_tiny(split)
-        cal = sorted({json.dumps(list(k)) for k in panels(trained.config, args.panel_networks, args.panel_seed)["calibration"]})
         drawn = panels(trained.config, args.panel_networks, args.panel_seed)
+        cal = sorted({json.dumps(list(k)) for k in drawn["calibration"]})
         checked = {panel: sorted({json.dumps(list(k)) for k in drawn[panel]}) for panel, _ in args.check}
         if shared := set(cal) & {k for kept in checked.values() for k in kept}:
             raise SystemExit(f"{len(shared)} networks of --check's panels are calibration networks at split {split}; "
