@@ -64,7 +64,10 @@ def test_split_13s_shipped_map_is_rebuilt_exactly_from_the_rows_it_was_fitted_to
     assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before  # nothing computed
     rebuilt = entry(tmp_path / "maps" / "calibration.json", 13, "reconstruct")
     assert rebuilt.pop("search_networks") == 0  # a field newer than the shipped entry, which has no search part either
-    assert rebuilt == entry(SHIPPED, 13, "reconstruct")  # knots, kind, leave-one-out errors, provenance
+    shipped = entry(SHIPPED, 13, "reconstruct")
+    # the line's least squares (LAPACK) rounds its last digit differently under AVX2 and AVX512 kernels
+    assert rebuilt.pop("loo_error") == pytest.approx(shipped.pop("loo_error"), rel=1e-12, abs=0)
+    assert rebuilt == shipped  # knots, kind, provenance: exact
     text = (out / "split-13.md").read_text()
     assert text == done.stdout.rstrip("\n") + "\n" and "on 23 calibration networks" in text
     assert "| reconstruct-8 | " in text and "| isotonic |" in text
