@@ -183,21 +183,28 @@ def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]]
         lines += [compare(f"proxy {m}", kept, mean, [x[k] for k in kept], config, bps),
                   compare(f"proxy {m} + the fitted {fits[m]['ships']} map", kept, mean, mapped_by[m], config, bps)]
     lines.append("")
-    deployed = [reward(config, json.loads(k), mean[k], bps) for k in kept]
     misses = {}
     for m, x in raw.items():
-        mapped = mapped_by[m]
-        error = 100 * float(np.mean([abs(a - mean[k]) for a, k in zip(mapped, kept)]))
-        tau_raw, tau_mapped = (kendalltau([reward(config, json.loads(k), a, bps) for k, a in zip(kept, accs)],
-                                          deployed).statistic for accs in ([x[k] for k in kept], mapped))
-        figures = (f"accuracy error {error:.1f} points (the bar: 3), reward tau {tau_mapped:.2f} against the raw proxy's "
-                   f"{tau_raw:.2f}")
-        keeps = error <= 3 and tau_mapped >= tau_raw
+        keeps, figures = keep_rule(kept, mean, [x[k] for k in kept], mapped_by[m], config, bps)
         if not keeps:
             misses[m] = f"on the held-out {panel} panel ({len(kept)} networks, truth seeds {seeds}), {figures}"
         lines.append(f"{m}'s fitted map on this panel: {figures}: it {'meets' if keeps else 'misses'} the rule for "
                      "keeping it (error at most 3 points, and a tau at least the raw proxy's).")
     return lines, misses
+
+
+def keep_rule(kept: list[str], truth: dict[str, float], raw: list[float], mapped: list[float], config,
+              bps: int) -> tuple[bool, str]:
+    """The rule for keeping a map, on one held-out panel: its accuracy error (against ``truth``) is at most 3 points,
+    and the reward it gives ranks the deployed reward at a Kendall tau at least the raw proxy's. Returns the verdict
+    and its figures in words."""
+    deployed = [reward(config, json.loads(k), truth[k], bps) for k in kept]
+    error = 100 * float(np.mean([abs(a - truth[k]) for a, k in zip(mapped, kept)]))
+    tau_raw, tau_mapped = (kendalltau([reward(config, json.loads(k), a, bps) for k, a in zip(kept, accs)],
+                                      deployed).statistic for accs in (raw, mapped))
+    figures = (f"accuracy error {error:.1f} points (the bar: 3), reward tau {tau_mapped:.2f} against the raw proxy's "
+               f"{tau_raw:.2f}")
+    return error <= 3 and tau_mapped >= tau_raw, figures
 
 
 def flat_text(method: str, raw: dict[str, float], truth: dict[str, float], shipped, within: float = 0.005) -> str:
