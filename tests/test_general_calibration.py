@@ -1,0 +1,57 @@
+"""benchmarks/general_calibration.py: one calibration map for every split point, judged on committed rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coinfer_env.architecture import SplitConfig, full_kept
+
+REPO = Path(__file__).parents[1]
+SCRIPT = REPO / "benchmarks" / "general_calibration.py"
+
+
+@pytest.fixture(scope="module")
+def gc():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import general_calibration
+    finally:
+        sys.path.pop(0)
+    return general_calibration
+
+
+def synthetic(gc, split: int, anchor: float, h, raws: list[float]):
+    """A split whose calibration networks deploy at exactly ``anchor + h(raw - anchor)``."""
+    config = SplitConfig(8, split)
+    kept = [json.dumps([i]) for i in range(len(raws))]
+    raw = dict(zip(kept, raws)) | {json.dumps(full_kept(config)): anchor}
+    truth = {k: anchor + h(r - anchor) for k, r in zip(kept, raws)}
+    return gc.Split(split, config, 8, {"calibration": kept}, raw, truth, "")
+
+
+def test_the_shift_candidate_transfers_a_shared_drop_to_an_unseen_split_and_pooled_does_not(gc):
+    h = lambda d: 0.1 + 0.5 * d  # noqa: E731  the deployed drop, shared by every split: rising, so isotonic keeps it
+    grid = list(np.linspace(0.15, 0.6, 10))
+    seen = [synthetic(gc, s, a, h, grid) for s, a in ((4, 0.5), (7, 0.6))]
+    unseen = synthetic(gc, 13, 0.7, h, [0.45, 0.5, 0.55])  # raw - a within the seen splits' range of raw - a
+    kept = unseen.panels["calibration"]
+    for name, within in (("shift", 1e-9), ("pooled", None)):
+        read = gc.predict(gc.fit(seen, gc.CANDIDATES[name]), gc.CANDIDATES[name], unseen, kept)
+        error = max(abs(r - unseen.truth[k]) for r, k in zip(read, kept))
+        if within is not None:
+            assert error < within  # linear between knots, and h is linear: exact
+        else:
+            assert error > 0.01  # raw alone cannot tell the splits apart
+
+
+def test_the_committed_report_is_rederived_from_the_committed_rows(tmp_path):
+    out = tmp_path / "general.md"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == (REPO / "docs" / "results" / "calibration" / "general.md").read_text()
