@@ -8,6 +8,8 @@ For each of ``--splits`` (Tiny weights, bundled for every split point):
   - draws reward_fidelity's calibration panel at that split (``panels(config, --panel-networks,
     --panel-seed)["calibration"]``: 8 broad-like, 8 narrow-like and 7 uniformly pruned networks with the defaults,
     never a network of a measurement panel);
+  - with ``--calibration-search N``, adds the first N designs of reward_fidelity.calibration_search (a random
+    search's draws, every ratio uniform in [0, 1]: heavily pruned, where the fixed part of the panel is sparse);
   - measures each ``--methods`` proxy's raw validation accuracy on every network (as the env scores it);
   - fine-tunes every network with ``coinfer export``'s recipe for ``--epochs`` from the pruned network, with each of
     ``--seeds`` (the truth; their mean is what the maps aim at, as in ground_truth_check.py);
@@ -41,8 +43,8 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 from ground_truth_check import FIXED_PANELS, compare
-from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, export_truth, fit_maps, ground_truth,
-                             hosts_text, panels, read_rows, reward, ship_fits)
+from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, export_truth, fit_maps,
+                             ground_truth, hosts_text, panels, read_rows, reward, ship_fits)
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
@@ -62,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the truth's fine-tunes (the maps aim at their mean)")
     p.add_argument("--panel-networks", type=int, default=16, help="reward_fidelity's --networks, which sizes the panel")
     p.add_argument("--panel-seed", type=int, default=0, help="reward_fidelity's --seed (the panel is drawn from it + 1000)")
+    p.add_argument("--calibration-search", type=int, default=0, metavar="N",
+                   help="add the first N designs of reward_fidelity.calibration_search to the calibration panel "
+                   "(the report is then split-<S>-search<N>.md)")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--calibration-out", type=Path, help="directory whose calibration.json receives the fits "
                    "(the bundled weights' directory ships them)")
@@ -70,10 +75,15 @@ def parse_args() -> argparse.Namespace:
                    "fine-tuned with the comma-separated seeds (two give its noise ceiling)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
-    for name, least in (("epochs", 1), ("threads", 1), ("panel_networks", 3)):  # 3 draw 4: a leave-one-out fit needs 3
+    for name, least in (("epochs", 1), ("threads", 1), ("panel_networks", 3), ("calibration_search", 0)):  # 3 draw 4: a leave-one-out fit needs 3
         if getattr(args, name) < least:
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is invalid: give {least} or more")
     return args
+
+
+def report_name(args: argparse.Namespace, split: int) -> str:
+    """``split-07.md``, or ``split-07-search8.md`` with ``--calibration-search 8``, so a refit keeps the first report."""
+    return f"split-{split:02d}{f'-search{args.calibration_search}' if args.calibration_search else ''}.md"
 
 
 def check_spec(text: str) -> tuple[str, list[int]]:
@@ -134,12 +144,15 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         "",
         f"Command: `.venv/bin/python benchmarks/fit_calibration.py --splits {split} --methods {' '.join(args.methods)} "
         f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
-        f"--panel-seed {args.panel_seed}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
+        f"--panel-seed {args.panel_seed}"
+        f"{f' --calibration-search {args.calibration_search}' if args.calibration_search else ''}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
         f"{f' --check {check}' if check else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
         f"this split's rows of raw accuracies and truths, by where they were computed: {hosts_text(rows)}; "
         f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "
-        f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks ({min(mean.values()):.3f} to "
+        f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks"
+        f"{f' (the panel and {args.calibration_search} search-like designs, seed {args.panel_seed + 3000})' if args.calibration_search else ''}"
+        f" ({min(mean.values()):.3f} to "
         f"{max(mean.values()):.3f}). "
         + (f"The maps are judged below on the held-out panels {', '.join(p for p, _ in args.check)}, drawn at this split."
            if args.check else "No panel is checked here (--check): the leave-one-out error below is all this run "
@@ -236,7 +249,8 @@ def main() -> None:
         started = time.time()
         trained = bundled_tiny(split)
         drawn = panels(trained.config, args.panel_networks, args.panel_seed)
-        cal = sorted({json.dumps(list(k)) for k in drawn["calibration"]})
+        searched = calibration_search(trained.config, args.calibration_search, args.panel_seed)
+        cal = sorted({json.dumps(list(k)) for k in drawn["calibration"] + searched})
         checked = {panel: sorted({json.dumps(list(k)) for k in drawn[panel]}) for panel, _ in args.check}
         if shared := set(cal) & {k for kept in checked.values() for k in kept}:
             raise SystemExit(f"{len(shared)} networks of --check's panels are calibration networks at split {split}; "
@@ -244,7 +258,8 @@ def main() -> None:
         raw = proxies(split, cal, trained, data, args.methods, args.out / "proxies.csv")
         truth = truths(split, cal, trained, data, args.epochs, args.seeds, args.out / "truth.csv")
         by = {("calibration", m): [{"kept": k, "proxy_accuracy": a} for k, a in raw[m].items()] for m in args.methods}
-        fits = fit_maps(by, truth)  # the calibration panel alone: the checked panels are measured after
+        fits = {m: {**f, "search_networks": len(searched)}  # the calibration panel alone: the checked panels come after
+                for m, f in fit_maps(by, truth).items()}
         constant = float(np.mean([np.mean(v) for v in truth.values()]))
         sections, misses = [], {m: [] for m in fits}
         for panel, seeds in args.check:
@@ -264,9 +279,9 @@ def main() -> None:
                                f"{fits[m]['networks']} calibration networks, missed the rule for keeping a map (an "
                                "accuracy error of at most 3 points and a reward tau at least the raw proxy's) "
                                + "; ".join(why for _, why in misses[m])
-                               + f" (benchmarks/fit_calibration.py --check; {args.out}/split-{split:02d}.md)")
+                               + f" (benchmarks/fit_calibration.py --check; {args.out}/{report_name(args, split)})")
         text = report(args, split, raw, truth, fits, misses, time.time() - started) + "".join(sections)
-        ckpt.atomic_write(args.out / f"split-{split:02d}.md", lambda tmp: tmp.write_text(text))
+        ckpt.atomic_write(args.out / report_name(args, split), lambda tmp: tmp.write_text(text))
         print(text, flush=True)
 
 

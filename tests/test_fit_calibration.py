@@ -121,6 +121,42 @@ def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
     assert info["accuracy"] == pytest.approx(expected(info["accuracy_raw"]))
 
 
+def test_calibration_search_adds_the_search_like_designs_to_the_fit_and_its_provenance(tmp_path):
+    """``--calibration-search 2``: the first two designs of reward_fidelity.calibration_search join the panel's four
+    (every truth planted, so nothing is fine-tuned); the shipped map is fitted on all six and says so, and the report
+    gets its own name, so the first fit's report stays."""
+    from coinfer_env import calibration as calib
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reward_fidelity import bundled_tiny, calibration_search, panels
+    finally:
+        sys.path.pop(0)
+    config = bundled_tiny(4).config
+    cal = sorted({json.dumps(list(k)) for k in panels(config, 3, 0)["calibration"]})
+    searched = [json.dumps(list(k)) for k in calibration_search(config, 2, 0)]
+    assert not set(searched) & set(cal)
+    truths = dict(zip(cal + searched, (0.3, 0.6, 0.5, 0.7, 0.2, 0.25)))
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    out.mkdir()
+    maps.mkdir()
+    plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
+          [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1} for k, a in truths.items()])
+    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--threads", "1",
+               "--calibration-search", "2")
+    assert done.returncode == 0, done.stderr
+    assert len(rows(out / "truth.csv")) == 6  # nothing fine-tuned
+    raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(out / "proxies.csv")}
+    assert set(raw) == set(truths)
+    shipped = entry(maps / "calibration.json", 4, "reconstruct")
+    assert (shipped["networks"], shipped["search_networks"], shipped["search_seed"]) == (6, 2, 3000)
+    expected = calib.fit([raw[k] for k in truths], list(truths.values()), shipped["kind"])
+    assert [tuple(k) for k in shipped["knots"]] == list(expected.knots)
+    report = (out / "split-04-search2.md").read_text()
+    assert "--calibration-search 2" in report and "2 search-like designs, seed 3000" in report
+    assert not (out / "split-04.md").exists()
+
+
 @pytest.mark.parametrize(("sweep_truths", "error", "keeps"), [
     (((0.67, 0.69), (0.96, 0.94)), 3.5, False),  # truths 0.68 and 0.95 against 0.7 and 0.9: |0.02| + |0.05| over 2
     (((0.69, 0.71), (0.89, 0.91)), 0.0, True),  # truths 0.70 and 0.90: the map reads them exactly, so its tau is 1
