@@ -103,7 +103,9 @@ def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
     out.mkdir()
     plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
           [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1} for k, a in zip(cal, (0.3, 0.6, 0.5))])
-    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--threads", "1")
+    # --bar 100: 4 networks, one of them fine-tuned here, need not lie within 3 points of any map; this test is about
+    # where the fit lands and how the env applies it (the bar's own test is below)
+    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--threads", "1", "--bar", "100")
     assert done.returncode == 0, done.stderr
     truth = rows(out / "truth.csv")
     assert len(truth) == 4 and truth[3]["kept"] == cal[3] and truth[3]["hardware"]  # the one it lacked, with its host
@@ -143,7 +145,7 @@ def test_calibration_search_adds_the_search_like_designs_to_the_fit_and_its_prov
     plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
           [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1} for k, a in truths.items()])
     done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--threads", "1",
-               "--calibration-search", "2")
+               "--calibration-search", "2", "--bar", "100")  # the planted truths are not monotone in the raw
     assert done.returncode == 0, done.stderr
     assert len(rows(out / "truth.csv")) == 6  # nothing fine-tuned
     raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(out / "proxies.csv")}
@@ -219,7 +221,47 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
                 in str(refused.value))
 
 
+def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_withdrawn(tmp_path):
+    """The rule's first half, on the calibration panel alone (no --check): 4 networks read raw 0.1-0.4 and deploy at
+    0.3, 0.4, 0.5, 0.9. By hand, leaving each out, the isotonic map (linear between knots, flat beyond) misses by 0.1,
+    0, 0.15 and 0.4 (16.25 points on average) and the line by 0.2, 0.043, 0.171 and 0.3 (17.86), so the isotonic
+    kind is chosen and misses the 3-point bar: split 4's shipped fit must go, with that reason."""
+    from coinfer_env import calibration as calib
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reward_fidelity import PROXIES, bundled_tiny, panels
+    finally:
+        sys.path.pop(0)
+    cal = sorted({json.dumps(list(k)) for k in panels(bundled_tiny(4).config, 3, 0)["calibration"]})
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    out.mkdir()
+    maps.mkdir()
+    shutil.copy(SHIPPED, maps)
+    plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
+          [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1}
+           for k, a in zip(cal, (0.3, 0.4, 0.5, 0.9))])
+    plant(out / "proxies.csv", ["split", "method", "kept", "proxy_accuracy", "seconds"],
+          [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1}
+           for k, a in zip(cal, (0.1, 0.2, 0.3, 0.4))])
+    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3")
+    assert done.returncode == 0, done.stderr
+    text = (out / "split-04.md").read_text()
+    assert "| 17.9 / 16.2 | none: its isotonic map misses the rule on the calibration panel (leave-one-out) |" in text
+    assert "reconstruct-8 does not ship: on its calibration panel, a leave-one-out error of 16.25 points" in text
+    assert not [e for e in json.loads((maps / "calibration.json").read_text())["fits"] if e["split_point"] == 4]
+    with pytest.raises(ValueError, match="fit_calibration.py --splits 4") as refused:
+        calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
+    assert "on its calibration panel, a leave-one-out error of 16.25 points (the bar: 3)" in str(refused.value)
+
+
 def test_check_refuses_a_malformed_panel_spec(tmp_path):
     done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--check", "wide=0")
     assert done.returncode == 2 and "'wide=0' is invalid" in done.stderr and "narrow=0,1" in done.stderr
+    assert not (tmp_path / "cal").exists()
+
+
+def test_a_bar_that_is_not_positive_is_refused(tmp_path):
+    done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--bar", "0")
+    assert done.returncode == 2 and "--bar 0 is invalid: give a positive number of points" in done.stderr
     assert not (tmp_path / "cal").exists()
