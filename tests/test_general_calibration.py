@@ -55,3 +55,28 @@ def test_the_committed_report_is_rederived_from_the_committed_rows(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out)], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert out.read_text() == (REPO / "docs" / "results" / "calibration" / "general.md").read_text()
+
+
+def test_rows_the_report_does_not_read_leave_it_unchanged(tmp_path):
+    """fit_calibration appends rows at a split as new designs are fitted; the report counts only the rows of the
+    networks it reads, so a row for any other network (here one more raw accuracy and truth at split 7) must leave
+    it byte for byte as committed (an earlier version counted every row of the split, and CI caught the drift)."""
+    import csv
+    import shutil
+
+    for part in ("calibration", "reward_fidelity"):
+        shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
+    kept = json.dumps([1] * 16)  # one channel a layer: in no panel
+    for name, row in (("proxies.csv", {"split": 7, "method": "reconstruct-8", "kept": kept, "proxy_accuracy": 0.1,
+                                       "seconds": 1}),
+                      ("truth.csv", {"split": 7, "kept": kept, "epochs": 10, "seed": 0, "test_accuracy": 0.1,
+                                     "seconds": 1})):
+        path = tmp_path / "docs" / "results" / "calibration" / name
+        with path.open() as f:
+            fields = next(csv.reader(f))
+        with path.open("a", newline="") as f:
+            csv.DictWriter(f, fieldnames=fields).writerow(row)
+    out = tmp_path / "general.md"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == (REPO / "docs" / "results" / "calibration" / "general.md").read_text()
