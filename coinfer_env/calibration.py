@@ -87,25 +87,29 @@ def settings_key(settings: EvalSettings) -> dict:
     return d
 
 
-def fit(proxy: list[float], deployed: list[float], kind: str = "line") -> Calibration:
-    """The least-squares map of ``kind`` from proxy to deployed accuracy.
+def fit(proxy: list[float], deployed: list[float], kind: str = "line", weights: list[float] | None = None) -> Calibration:
+    """The (weighted) least-squares map of ``kind`` from proxy to deployed accuracy.
 
     A line's slope is floored at 1e-3 so that a falling fit stays monotone. The
-    isotonic fit pools networks with equal proxy accuracy first, weighted by count.
+    isotonic fit pools networks with equal proxy accuracy first, by their total
+    weight. A network of weight 2 counts as two networks of weight 1.
     """
     if kind not in KINDS:
         raise ValueError(f"calibration kind {kind!r} is invalid: use one of {', '.join(KINDS)}")
     if len(proxy) < 3 or len(set(proxy)) < 2:
         raise ValueError("a calibration needs at least 3 networks with different proxy accuracies")
     x, y = np.asarray(proxy, float), np.asarray(deployed, float)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
+    if w.shape != x.shape or not (w > 0).all():
+        raise ValueError(f"calibration weights {weights} must be positive, one per network")
     if kind == "line":
-        slope, intercept = np.polyfit(x, y, 1)
+        slope, intercept = np.polyfit(x, y, 1, w=np.sqrt(w))  # polyfit weights the unsquared residuals
         return Calibration.line(max(float(slope), 1e-3), float(intercept))
     from scipy.optimize import isotonic_regression  # scipy is needed only to fit, not to apply
 
-    xs, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    means = np.bincount(inverse, weights=y) / counts
-    ys = isotonic_regression(means, weights=counts.astype(float)).x
+    xs, inverse = np.unique(x, return_inverse=True)
+    total = np.bincount(inverse, weights=w)
+    ys = isotonic_regression(np.bincount(inverse, weights=w * y) / total, weights=total).x
     return Calibration(tuple(zip(xs.tolist(), ys.tolist())), "isotonic")
 
 

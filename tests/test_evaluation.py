@@ -160,6 +160,19 @@ def test_isotonic_calibration_pools_violators_and_is_flat_beyond_the_panel():
     assert {round(y, 9) for _, y in flat.knots} == {0.5}
 
 
+@pytest.mark.parametrize("kind", calib.KINDS)
+def test_a_weight_of_two_counts_as_the_network_twice(kind):
+    x, y = [0.1, 0.2, 0.3, 0.4], [0.3, 0.5, 0.4, 0.6]
+    weighted = calib.fit(x, y, kind, weights=[1, 2, 1, 2])
+    twice = calib.fit(x + [0.2, 0.4], y + [0.5, 0.6], kind)
+    assert [v for k in weighted.knots for v in k] == pytest.approx([v for k in twice.knots for v in k])
+    # by hand, isotonic: 0.5 (weight 2) and 0.4 pool to (2 * 0.5 + 0.4) / 3
+    if kind == "isotonic":
+        assert weighted(0.25) == pytest.approx(1.4 / 3)
+    with pytest.raises(ValueError, match="weights .* must be positive, one per network"):
+        calib.fit(x, y, kind, weights=[1, 0, 1, 1])
+
+
 def test_leave_one_out_error_by_hand():
     x = y = [0.0, 1 / 3, 2 / 3, 1.0]
     assert calib.loo_error(x, y, "line") == pytest.approx(0.0, abs=1e-12)  # any three of them give the same line
