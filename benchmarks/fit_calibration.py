@@ -26,7 +26,10 @@ noise ceiling where two seeds are given. A map that misses the rule for keeping 
 points on the calibration panel; or, on any checked panel, an accuracy error over 3 points or a reward tau below its
 raw proxy's) does not ship, and ``--calibration-out`` withdraws any earlier fit of it, so ``calibrated=True`` refuses
 that split and method again. Without ``--check``, a map is judged only by its leave-one-out error on the calibration
-panel, and ``split-<S>.md`` says so beside its table.
+panel, and ``split-<S>.md`` says so beside its table. ``--check search=SEEDS`` judges on fresh search-like designs
+(the first --panel-networks of a random search with seed --panel-seed + 4000); for a fit with
+``--calibration-search``, that check replaces the leave-one-out bar (docs/environment.md, "Split 7's second fit,
+judged on fresh search-like designs").
 
 Rows are appended to ``proxies.csv`` and ``truth.csv`` in ``--out`` as they finish, each naming its split and where it
 was computed, so a killed run resumes and the splits can be spread over machines.

@@ -255,6 +255,52 @@ def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_w
     assert "on its calibration panel, a leave-one-out error of 16.25 points (the bar: 3)" in str(refused.value)
 
 
+@pytest.mark.parametrize(("offset", "keeps"), [(0.0, True), (0.1, False)])
+def test_a_fresh_search_panel_replaces_the_leave_one_out_bar_for_a_fit_holding_search_like_designs(tmp_path, offset,
+                                                                                                   keeps):
+    """Planted: 4 calibration networks (raw 0.1-0.4, deployed 0.3, 0.4, 0.5, 0.9) and 2 search-like ones (0.15, 0.25:
+    0.35, 0.45). By hand the isotonic map runs through all six, and leaving each out misses by 0.05, 0, 0, 0, 0.1
+    and 0.4: 9.17 points, over the bar. The ``search`` check panel (3 fresh designs, seed 4000) reads raw 0.12,
+    0.22, 0.28, where the map is y = x + 0.2: planted there the map reads them exactly and ships; planted 0.1 higher,
+    it misses by 10 points and is withdrawn for that, not for its leave-one-out error."""
+    from coinfer_env import calibration as calib
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reward_fidelity import PROXIES, bundled_tiny, calibration_search, panels, search_designs
+    finally:
+        sys.path.pop(0)
+    config = bundled_tiny(4).config
+    cal = sorted({json.dumps(list(k)) for k in panels(config, 3, 0)["calibration"]})
+    searched = [json.dumps(list(k)) for k in calibration_search(config, 2, 0)]
+    fresh = sorted({json.dumps(list(k)) for k in search_designs(config, 3, 4000)})
+    assert len(fresh) == 3 and not set(fresh) & set(cal + searched)
+    raw = dict(zip(cal + searched + fresh, (0.1, 0.2, 0.3, 0.4, 0.15, 0.25, 0.12, 0.22, 0.28)))
+    truth = dict(zip(cal + searched, (0.3, 0.4, 0.5, 0.9, 0.35, 0.45))) | {k: raw[k] + 0.2 + offset for k in fresh}
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    out.mkdir()
+    maps.mkdir()
+    plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
+          [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1} for k, a in truth.items()])
+    plant(out / "proxies.csv", ["split", "method", "kept", "proxy_accuracy", "seconds"],
+          [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1} for k, a in raw.items()])
+    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--calibration-search", "2",
+               "--check", "search=0")
+    assert done.returncode == 0, done.stderr
+    text = (out / "split-04-search2.md").read_text()
+    assert " / 9.2 | " in text  # the isotonic leave-one-out error is reported, and does not decide
+    assert f"accuracy error {100 * offset:.1f} points (the bar: 3)" in text
+    fits = [e for e in json.loads((maps / "calibration.json").read_text())["fits"] if e["split_point"] == 4]
+    if keeps:
+        assert len(fits) == 1 and fits[0]["kind"] == "isotonic" and not withdrawn(maps)
+    else:
+        assert not fits
+        with pytest.raises(ValueError) as refused:
+            calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
+        assert "on the held-out search panel (3 networks" in str(refused.value)
+        assert "leave-one-out" not in str(refused.value)
+
+
 def test_check_refuses_a_malformed_panel_spec(tmp_path):
     done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--check", "wide=0")
     assert done.returncode == 2 and "'wide=0' is invalid" in done.stderr and "narrow=0,1" in done.stderr
