@@ -38,11 +38,7 @@ def test_designs_are_deployed_once_resumed_and_paired_by_run(tmp_path):
     deployed_best(*common)
     assert rows(out / "deployed.csv") == first  # resumed: nothing fine-tuned again
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import bundled_tiny, reward
-    finally:
-        sys.path.pop(0)
+    from reward_fidelity import bundled_tiny, reward
     trained = bundled_tiny(13)
     acc = {r["kept"]: float(r["test_accuracy"]) for r in first}
 
@@ -79,12 +75,8 @@ def test_the_fidelity_table_reads_each_runs_raw_accuracy_through_the_shipped_map
     from coinfer_env import calibration, checkpoints
     from coinfer_env.evaluation import EvalSettings
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from deployed_best import fidelity
-        from reward_fidelity import bundled_tiny, reward
-    finally:
-        sys.path.pop(0)
+    from deployed_best import fidelity
+    from reward_fidelity import bundled_tiny, reward
     trained = bundled_tiny(13)
     kept = [json.dumps(json.loads((LEADERBOARD / a / f"seed{s}.json").read_text())["best_info"]["kept"])
             for a in ("ddpg", "cmaes") for s in (0, 1, 2)]
@@ -129,12 +121,8 @@ def test_a_candidate_map_is_judged_from_its_own_directory(tmp_path):
     from coinfer_env import calibration, checkpoints
     from coinfer_env.evaluation import EvalSettings
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from deployed_best import fidelity
-        from reward_fidelity import bundled_tiny
-    finally:
-        sys.path.pop(0)
+    from deployed_best import fidelity
+    from reward_fidelity import bundled_tiny
     trained = bundled_tiny(13)
     identity = calibration.Calibration.line(1.0, 0.0)
     calibration.save(tmp_path, 8, 13, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13),

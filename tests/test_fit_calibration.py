@@ -43,6 +43,16 @@ def entry(path: Path, split: int, method: str) -> dict:
                 if e["split_point"] == split and e["evaluation"]["method"] == method)
 
 
+def small_panel_at_split_4(search: int) -> tuple[object, list[str], list[str]]:
+    """The Tiny split-4 config, the calibration panel ``--panel-networks 3`` draws (4 networks), and the first
+    ``search`` search-like designs ``--calibration-search`` adds, as JSON kept vectors."""
+    from reward_fidelity import bundled_tiny, calibration_search, panels
+
+    config = bundled_tiny(4).config
+    cal = sorted({json.dumps(list(k)) for k in panels(config, 3, 0)["calibration"]})
+    return config, cal, [json.dumps(list(k)) for k in calibration_search(config, search, 0)]
+
+
 def test_split_13s_shipped_map_is_rebuilt_exactly_from_the_rows_it_was_fitted_to(tmp_path):
     """The oracle is the shipped map, which ground_truth_check.py fitted: planted with the same truths (its committed
     10-epoch seed-0 rows) and raw accuracies (networks.csv), the script must draw the same 23 networks and ship an
@@ -92,11 +102,7 @@ def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
         shutil.copy(bundled_dir() / f, maps)
     with pytest.raises(ValueError, match="fit_calibration.py --splits 4"):
         gym.make("CoInfer-ResNet50-Tiny-v0", split_point=4, calibrated=True, checkpoint_dir=maps)
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import bundled_tiny, panels
-    finally:
-        sys.path.pop(0)
+    from reward_fidelity import bundled_tiny, panels
     cal = sorted({json.dumps(list(k)) for k in panels(bundled_tiny(4).config, 3, 0)["calibration"]})
     assert len(cal) == 4
     out = tmp_path / "cal"
@@ -129,14 +135,7 @@ def test_calibration_search_adds_the_search_like_designs_to_the_fit_and_its_prov
     gets its own name, so the first fit's report stays."""
     from coinfer_env import calibration as calib
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import bundled_tiny, calibration_search, panels
-    finally:
-        sys.path.pop(0)
-    config = bundled_tiny(4).config
-    cal = sorted({json.dumps(list(k)) for k in panels(config, 3, 0)["calibration"]})
-    searched = [json.dumps(list(k)) for k in calibration_search(config, 2, 0)]
+    config, cal, searched = small_panel_at_split_4(search=2)
     assert not set(searched) & set(cal)
     truths = dict(zip(cal + searched, (0.3, 0.6, 0.5, 0.7, 0.2, 0.25)))
     out, maps = tmp_path / "cal", tmp_path / "maps"
@@ -172,11 +171,7 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
     withdrawn), one that keeps it replaces it; the other splits' fits stay as they were."""
     from coinfer_env import calibration as calib
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import PROXIES, bundled_tiny, panels
-    finally:
-        sys.path.pop(0)
+    from reward_fidelity import PROXIES, bundled_tiny, panels
     drawn = panels(bundled_tiny(4).config, 3, 0)
     cal = sorted({json.dumps(list(k)) for k in drawn["calibration"]})
     sweep = sorted({json.dumps(list(k)) for k in drawn["sweep"]})
@@ -228,11 +223,7 @@ def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_w
     kind is chosen and misses the 3-point bar: split 4's shipped fit must go, with that reason."""
     from coinfer_env import calibration as calib
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import PROXIES, bundled_tiny, panels
-    finally:
-        sys.path.pop(0)
+    from reward_fidelity import PROXIES, bundled_tiny, panels
     cal = sorted({json.dumps(list(k)) for k in panels(bundled_tiny(4).config, 3, 0)["calibration"]})
     out, maps = tmp_path / "cal", tmp_path / "maps"
     out.mkdir()
@@ -264,15 +255,9 @@ def test_a_fresh_search_panel_replaces_the_leave_one_out_bar_for_a_fit_holding_s
     0.22, 0.28, where the map is y = x + 0.2: planted there the map reads them exactly and ships; planted 0.1 higher,
     it misses by 10 points and is withdrawn for that, not for its leave-one-out error."""
     from coinfer_env import calibration as calib
+    from reward_fidelity import PROXIES, search_designs
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import PROXIES, bundled_tiny, calibration_search, panels, search_designs
-    finally:
-        sys.path.pop(0)
-    config = bundled_tiny(4).config
-    cal = sorted({json.dumps(list(k)) for k in panels(config, 3, 0)["calibration"]})
-    searched = [json.dumps(list(k)) for k in calibration_search(config, 2, 0)]
+    config, cal, searched = small_panel_at_split_4(search=2)
     fresh = sorted({json.dumps(list(k)) for k in search_designs(config, 3, 4000)})
     assert len(fresh) == 3 and not set(fresh) & set(cal + searched)
     raw = dict(zip(cal + searched + fresh, (0.1, 0.2, 0.3, 0.4, 0.15, 0.25, 0.12, 0.22, 0.28)))

@@ -18,11 +18,7 @@ SCRIPT = REPO / "benchmarks" / "general_calibration.py"
 
 @pytest.fixture(scope="module")
 def gc():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import general_calibration
-    finally:
-        sys.path.pop(0)
+    import general_calibration
     return general_calibration
 
 

@@ -44,11 +44,7 @@ def test_a_fixed_panel_is_judged_against_its_own_truth_without_fine_tuning_what_
     one_epoch = next(line for line in section.splitlines() if line.startswith("| 1 epoch, pruned"))
     assert one_epoch.split(" | ")[3:6] == ["+10.0", "0.0", "10.0"]
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import bundled_tiny, reward
-    finally:
-        sys.path.pop(0)
+    from reward_fidelity import bundled_tiny, reward
     trained = bundled_tiny(13)
 
     def rewards(acc) -> list[float]:
@@ -78,11 +74,7 @@ def test_search_like_designs_join_only_the_default_proxys_calibration(tmp_path):
     out, maps = tmp_path / "rf", tmp_path / "maps"
     shutil.copytree(COMMITTED, out)
     maps.mkdir()
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reward_fidelity import PROXIES, bundled_tiny, calibration_search
-    finally:
-        sys.path.pop(0)
+    from reward_fidelity import PROXIES, bundled_tiny, calibration_search
     from coinfer_env import calibration
 
     config = bundled_tiny(13).config

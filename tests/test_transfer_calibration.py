@@ -19,11 +19,7 @@ SCRIPT = REPO / "benchmarks" / "transfer_calibration.py"
 
 @pytest.fixture(scope="module")
 def tc():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import transfer_calibration
-    finally:
-        sys.path.pop(0)
+    import transfer_calibration
     return transfer_calibration
 
 
