@@ -1,0 +1,93 @@
+"""Which evaluation method ranks the designs a search proposes as deployment does?
+
+    .venv/bin/python benchmarks/search_proxies.py --split 7 [--methods ...] [--threads 2]
+
+The calibration maps fail on search-like designs (every ratio uniform in [0, 1], as the benches' random search draws
+them): at split 7 a map that held 12 of them read 16 fresh ones with a 6-point scatter, because raw ``reconstruct``
+orders them only so well (docs/environment.md, "Split 7's second fit, judged on fresh search-like designs"). A map
+cannot fix an order, so this measures the order itself: every method of reward_fidelity.PROXIES, raw, on the
+search-like designs that already have export-recipe truths (seed 0), against those truths. It fits nothing and
+chooses nothing; the figures say which proxy a next map should be built on.
+
+Designs: at split 7, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of its ``--check search``;
+at split 13, ground_truth_check.py's 32. Raw accuracies are appended to results/calibration/proxies.csv (the rows
+fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
+results/calibration/search-proxies-split-<S>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from fit_calibration import proxies
+from general_calibration import load
+from ground_truth_check import compare
+from reward_fidelity import PROXIES, bundled_tiny, calibration_search, hosts_text, read_rows, search_designs
+
+from coinfer_env import checkpoints as ckpt
+from coinfer_env.data import load_subset
+from coinfer_env.hardware import device_name
+
+RESULTS = Path("docs/results/calibration")
+SEARCH = {7: (12, 16), 13: (32, 0)}  # split -> (calibration-search designs, fresh search-check designs) with truths
+
+
+def designs(config, split: int) -> list[str]:
+    """The split's search-like designs that have committed export truths, as JSON kept vectors."""
+    cal, fresh = SEARCH[split]
+    drawn = list(calibration_search(config, cal, 0)) + list(search_designs(config, fresh, 4000))
+    return sorted({json.dumps(list(k)) for k in drawn})
+
+
+def report(split: int, kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, float], config, bps: int,
+           rows: list[dict], seconds: float, methods: list[str]) -> str:
+    acc = [truth[k] for k in kept]
+    lines = [f"# Raw proxies on search-like designs, Tiny id, split {split}", "",
+             f"Command: `.venv/bin/python benchmarks/search_proxies.py --split {split} --methods {' '.join(methods)}`. "
+             f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, "
+             f"{seconds:.0f} s; the rows, by where they were computed: {hosts_text(rows)}. {len(kept)} search-like "
+             f"designs (every ratio uniform in [0, 1]); the truth: the export recipe, seed 0 (deployed accuracy "
+             f"{100 * min(acc):.1f}-{100 * max(acc):.1f}%). Each proxy is raw: no map is fitted, so the accuracy "
+             "error only says how far below deployment it reads; the taus and the regret are what a map cannot change "
+             "(a monotone map keeps the accuracy order).", "",
+             "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, points "
+             "| its spread (sd) | calibration error, points | top-pick regret | median seconds |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|",
+             compare("cost-only (every design at their mean truth)", kept, truth, [float(np.mean(acc))] * len(kept),
+                     config, bps) + " 0 |"]
+    for m in methods:
+        cost = float(np.median([float(r["seconds"]) for r in rows if r["method"] == m]))
+        lines.append(compare(f"raw {m}", kept, truth, [raw[m][k] for k in kept], config, bps) + f" {cost:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--split", type=int, required=True, choices=sorted(SEARCH))
+    p.add_argument("--methods", nargs="+", default=list(PROXIES), choices=list(PROXIES))
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    trained = bundled_tiny(args.split)
+    kept = designs(trained.config, args.split)
+    truth = load(args.split).truth
+    if missing := [k for k in kept if k not in truth]:
+        raise SystemExit(f"split {args.split}: {len(missing)} designs lack a committed export truth")
+    raw = proxies(args.split, kept, trained, load_subset(), args.methods, RESULTS / "proxies.csv")
+    rows = [r for r in read_rows(RESULTS / "proxies.csv")
+            if int(r["split"]) == args.split and r["kept"] in set(kept) and r["method"] in args.methods]
+    text = report(args.split, kept, raw, truth, trained.config, trained.bits_per_symbol, rows, time.time() - started,
+                  args.methods)
+    out = RESULTS / f"search-proxies-split-{args.split:02d}.md"
+    ckpt.atomic_write(out, lambda tmp: tmp.write_text(text))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
