@@ -51,14 +51,14 @@ from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibra
                              ground_truth, hosts_text, panels, read_rows, reward, search_designs, ship_fits)
 
 from coinfer_env import calibration as calib
-
-# reward_fidelity's fixed panels, and ``search``: fresh search-like designs (seed --panel-seed + 4000, apart from the
-# calibration panel's search-like part at + 3000), the kind a search proposes
-CHECK_PANELS = (*FIXED_PANELS, "search")
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
 from coinfer_env.hardware import device_name
+
+# reward_fidelity's fixed panels, and ``search``: fresh search-like designs (seed --panel-seed + 4000, apart from the
+# calibration panel's search-like part at + 3000), the kind a search proposes
+CHECK_PANELS = (*FIXED_PANELS, "search")
 
 OUT = Path("docs/results/calibration")
 
@@ -236,9 +236,8 @@ def loo_rule(fit: dict, bar: float = 3) -> str | None:
 def keep_rule(kept: list[str], truth: dict[str, float], raw: list[float], mapped: list[float], config,
               bps: int, bar: float = 3) -> tuple[bool, str]:
     """The rule for keeping a map, on one held-out panel: its accuracy error (against ``truth``) is at most ``bar``
-    points (3: the issue's accuracy-error target),
-    and the reward it gives ranks the deployed reward at a Kendall tau at least the raw proxy's. Returns the verdict
-    and its figures in words."""
+    points (3: the issue's accuracy-error target), and the reward it gives ranks the deployed reward at a Kendall tau
+    at least the raw proxy's. Returns the verdict and its figures in words."""
     deployed = [reward(config, json.loads(k), truth[k], bps) for k in kept]
     error = 100 * float(np.mean([abs(a - truth[k]) for a, k in zip(mapped, kept)]))
     tau_raw, tau_mapped = (kendalltau([reward(config, json.loads(k), a, bps) for k, a in zip(kept, accs)],
