@@ -46,6 +46,8 @@ def judged(split: int) -> tuple[str, ...]:
     """The held-out panels the report shows at ``split``: the rule's, and at split 13 also the broad panel, whose
     truths existed before the rule was written (reported, not counted)."""
     return CHECKED + (("broad",) if split == 13 else ())
+
+
 RESULTS = Path("docs/results")
 
 

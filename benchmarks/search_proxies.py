@@ -28,19 +28,20 @@ from fit_calibration import proxies
 from general_calibration import load
 from ground_truth_check import compare
 from reward_fidelity import PROXIES, bundled_tiny, calibration_search, hosts_text, read_rows, search_designs
+from transfer_calibration import SEARCH as CALIBRATION_SEARCH
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
 from coinfer_env.hardware import device_name
 
 RESULTS = Path("docs/results/calibration")
-SEARCH = {7: (12, 16), 13: (32, 0)}  # split -> (calibration-search designs, fresh search-check designs) with truths
+FRESH_SEARCH = {7: 16}  # fit_calibration's --check search designs with truths, by split (seed 4000)
 
 
 def designs(config, split: int) -> list[str]:
     """The split's search-like designs that have committed export truths, as JSON kept vectors."""
-    cal, fresh = SEARCH[split]
-    drawn = list(calibration_search(config, cal, 0)) + list(search_designs(config, fresh, 4000))
+    drawn = (list(calibration_search(config, CALIBRATION_SEARCH[split], 0))
+             + list(search_designs(config, FRESH_SEARCH.get(split, 0), 4000)))
     return sorted({json.dumps(list(k)) for k in drawn})
 
 
@@ -68,7 +69,7 @@ def report(split: int, kept: list[str], raw: dict[str, dict[str, float]], truth:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--split", type=int, required=True, choices=sorted(SEARCH))
+    p.add_argument("--split", type=int, required=True, choices=sorted(CALIBRATION_SEARCH))
     p.add_argument("--methods", nargs="+", default=list(PROXIES), choices=list(PROXIES))
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
