@@ -27,7 +27,8 @@ points on the calibration panel; or, on any checked panel, an accuracy error ove
 raw proxy's) does not ship, and ``--calibration-out`` withdraws any earlier fit of it, so ``calibrated=True`` refuses
 that split and method again. Without ``--check``, a map is judged only by its leave-one-out error on the calibration
 panel, and ``split-<S>.md`` says so beside its table. ``--check search=SEEDS`` judges on fresh search-like designs
-(the first --panel-networks of a random search with seed --panel-seed + 4000); for a fit with
+(the first --panel-networks of a random search with seed ``--search-seed``, by default --panel-seed + 4000); for a
+fit with
 ``--calibration-search``, that check replaces the leave-one-out bar (docs/environment.md, "Split 7's second fit,
 judged on fresh search-like designs").
 
@@ -56,8 +57,8 @@ from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
 from coinfer_env.hardware import device_name
 
-# reward_fidelity's fixed panels, and ``search``: fresh search-like designs (seed --panel-seed + 4000, apart from the
-# calibration panel's search-like part at + 3000), the kind a search proposes
+# reward_fidelity's fixed panels, and ``search``: fresh search-like designs (seed --search-seed, by default
+# --panel-seed + 4000, apart from the calibration panel's search-like part at + 3000), the kind a search proposes
 CHECK_PANELS = (*FIXED_PANELS, "search")
 
 OUT = Path("docs/results/calibration")
@@ -75,6 +76,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--calibration-search", type=int, default=0, metavar="N",
                    help="add the first N designs of reward_fidelity.calibration_search to the calibration panel "
                    "(the report is then split-<S>-search<N>.md)")
+    p.add_argument("--search-seed", type=int, metavar="SEED",
+                   help="the random-search seed of --check's search panel (default: --panel-seed + 4000); a new seed "
+                   "draws designs whose truths no earlier fit has seen")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--calibration-out", type=Path, help="directory whose calibration.json receives the fits "
                    "(the bundled weights' directory ships them)")
@@ -91,12 +95,22 @@ def parse_args() -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is invalid: give {least} or more")
     if not args.bar > 0:
         p.error(f"--bar {args.bar:g} is invalid: give a positive number of points")
+    if args.search_seed is None:
+        args.search_seed = args.panel_seed + 4000
+    elif args.search_seed < 0:
+        p.error(f"--search-seed {args.search_seed} is invalid: give a seed of 0 or more")
+    elif "search" not in dict(args.check):
+        p.error(f"--search-seed {args.search_seed} is given but --check has no search panel: add search=SEEDS")
     return args
 
 
 def report_name(args: argparse.Namespace, split: int) -> str:
-    """``split-07.md``, or ``split-07-search8.md`` with ``--calibration-search 8``, so a refit keeps the first report."""
-    return f"split-{split:02d}{f'-search{args.calibration_search}' if args.calibration_search else ''}.md"
+    """``split-07.md``, or ``split-07-search8.md`` with ``--calibration-search 8``, so a refit keeps the first report;
+    methods other than the default alone are named too (``split-07-search8-finetune-48.md``), so a fit of another
+    proxy keeps the default's report."""
+    search = f"-search{args.calibration_search}" if args.calibration_search else ""
+    methods = "" if args.methods == [DEFAULT] else "-" + "-".join(args.methods)
+    return f"split-{split:02d}{search}{methods}.md"
 
 
 def check_spec(text: str) -> tuple[str, list[int]]:
@@ -145,11 +159,22 @@ def truths(split: int, cal: list[str], trained, data, epochs: int, seeds: list[i
     return {k: [done[(k, s)] for s in seeds] for k in cal}
 
 
+def rows_read(args: argparse.Namespace, split: int, networks: dict[str, tuple[list[str], list[int]]]) -> list[dict]:
+    """The rows of ``--out`` this invocation read at ``split``: each method's raw accuracy and each seed's truth of
+    the networks of every panel in ``networks`` (panel -> its kept vectors and truth seeds), and no other method's or
+    panel's rows that share the files."""
+    proxy_keys = {(m, k) for kept, _ in networks.values() for k in kept for m in args.methods}
+    truth_keys = {(k, str(s)) for kept, seeds in networks.values() for k in kept for s in seeds}
+    return ([r for r in read_rows(args.out / "proxies.csv") if int(r["split"]) == split
+             and (r["method"], r["kept"]) in proxy_keys]
+            + [r for r in read_rows(args.out / "truth.csv") if int(r["split"]) == split
+               and int(r["epochs"]) == args.epochs and (r["kept"], r["seed"]) in truth_keys])
+
+
 def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]], truth: dict[str, list[float]],
-           fits: dict[str, dict], misses: dict[str, list[tuple[str, str]]], seconds: float) -> str:
-    """``split-<S>.md``: the command, where its rows came from, and per method how the raw proxy and its maps read the
-    truth, and whether its map ships (``misses``: the checked panels where it misses the rule for keeping it)."""
-    rows = [r for name in ("proxies.csv", "truth.csv") for r in read_rows(args.out / name) if int(r["split"]) == split]
+           fits: dict[str, dict], misses: dict[str, list[tuple[str, str]]], seconds: float, rows: list[dict]) -> str:
+    """``split-<S>.md``: the command, where its ``rows`` came from, and per method how the raw proxy and its maps read
+    the truth, and whether its map ships (``misses``: the checked panels where it misses the rule for keeping it)."""
     mean = {k: float(np.mean(v)) for k, v in truth.items()}
     check = " ".join(f"{panel}={','.join(map(str, seeds))}" for panel, seeds in args.check)
     lines = [
@@ -159,15 +184,18 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
         f"--panel-seed {args.panel_seed}"
         f"{f' --calibration-search {args.calibration_search}' if args.calibration_search else ''}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
-        f"{f' --check {check}' if check else ''}{f' --bar {args.bar:g}' if args.bar != 3 else ''}`. "
+        f"{f' --check {check}' if check else ''}"
+        f"{f' --search-seed {args.search_seed}' if args.search_seed != args.panel_seed + 4000 else ''}"
+        f"{f' --bar {args.bar:g}' if args.bar != 3 else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
-        f"this split's rows of raw accuracies and truths, by where they were computed: {hosts_text(rows)}; "
+        f"the rows of raw accuracies and truths it read, by where they were computed: {hosts_text(rows)}; "
         f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "
         f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks"
         f"{f' (the panel and {args.calibration_search} search-like designs, seed {args.panel_seed + 3000})' if args.calibration_search else ''}"
         f" ({min(mean.values()):.3f} to "
         f"{max(mean.values()):.3f}). "
-        + (f"The maps are judged below on the held-out panels {', '.join(p for p, _ in args.check)}, drawn at this split."
+        + (f"The maps are judged below on the held-out panels {', '.join(p for p, _ in args.check)}, drawn at this split"
+           f"{f' (search: seed {args.search_seed})' if 'search' in dict(args.check) else ''}."
            if args.check else "No panel is checked here (--check): the leave-one-out error below is all this run "
            "checks of a map."),
         "",
@@ -276,7 +304,7 @@ def main() -> None:
         started = time.time()
         trained = bundled_tiny(split)
         drawn = panels(trained.config, args.panel_networks, args.panel_seed)
-        drawn["search"] = search_designs(trained.config, args.panel_networks, args.panel_seed + 4000)
+        drawn["search"] = search_designs(trained.config, args.panel_networks, args.search_seed)
         searched = calibration_search(trained.config, args.calibration_search, args.panel_seed)
         cal = sorted({json.dumps(list(k)) for k in drawn["calibration"] + searched})
         checked = {panel: sorted({json.dumps(list(k)) for k in drawn[panel]}) for panel, _ in args.check}
@@ -313,7 +341,9 @@ def main() -> None:
                                "reward tau at least the raw proxy's): "
                                + "; ".join(why for _, why in misses[m])
                                + f" (benchmarks/fit_calibration.py --check; {args.out}/{report_name(args, split)})")
-        text = report(args, split, raw, truth, fits, misses, time.time() - started) + "".join(sections)
+        read = rows_read(args, split, {"calibration": (cal, args.seeds)}
+                         | {panel: (checked[panel], seeds) for panel, seeds in args.check})
+        text = report(args, split, raw, truth, fits, misses, time.time() - started, read) + "".join(sections)
         ckpt.atomic_write(args.out / report_name(args, split), lambda tmp: tmp.write_text(text))
         print(text, flush=True)
 

@@ -246,31 +246,52 @@ def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_w
     assert "on its calibration panel, a leave-one-out error of 16.25 points (the bar: 3)" in str(refused.value)
 
 
-@pytest.mark.parametrize(("offset", "keeps"), [(0.0, True), (0.1, False)])
-def test_a_fresh_search_panel_replaces_the_leave_one_out_bar_for_a_fit_holding_search_like_designs(tmp_path, offset,
-                                                                                                   keeps):
-    """Planted: 4 calibration networks (raw 0.1-0.4, deployed 0.3, 0.4, 0.5, 0.9) and 2 search-like ones (0.15, 0.25:
-    0.35, 0.45). By hand the isotonic map runs through all six, and leaving each out misses by 0.05, 0, 0, 0, 0.1
-    and 0.4: 9.17 points, over the bar. The ``search`` check panel (3 fresh designs, seed 4000) reads raw 0.12,
-    0.22, 0.28, where the map is y = x + 0.2: planted there the map reads them exactly and ships; planted 0.1 higher,
-    it misses by 10 points and is withdrawn for that, not for its leave-one-out error."""
-    from coinfer_env import calibration as calib
-    from reward_fidelity import PROXIES, search_designs
+RAW = (0.1, 0.2, 0.3, 0.4, 0.15, 0.25)  # 4 calibration networks, then 2 search-like ones
+DEPLOYED = (0.3, 0.4, 0.5, 0.9, 0.35, 0.45)
+FRESH_RAW = (0.12, 0.22, 0.28)  # where the isotonic map through the six is y = x + 0.2
+
+
+def plant_search_fit(out: Path, fresh: dict[int, float], extra_proxy_rows: tuple[dict, ...] = ()) -> list[str]:
+    """Planted at split 4 (``--panel-networks 3 --calibration-search 2 --epochs 1``): the calibration panel's raw
+    ``RAW`` and deployed ``DEPLOYED`` accuracies, and for each search seed in ``fresh`` its first 3 designs at raw
+    ``FRESH_RAW`` deployed ``fresh[seed]`` points above the map. Returns the calibration networks."""
+    from reward_fidelity import search_designs
 
     config, cal, searched = small_panel_at_split_4(search=2)
-    fresh = sorted({json.dumps(list(k)) for k in search_designs(config, 3, 4000)})
-    assert len(fresh) == 3 and not set(fresh) & set(cal + searched)
-    raw = dict(zip(cal + searched + fresh, (0.1, 0.2, 0.3, 0.4, 0.15, 0.25, 0.12, 0.22, 0.28)))
-    truth = dict(zip(cal + searched, (0.3, 0.4, 0.5, 0.9, 0.35, 0.45))) | {k: raw[k] + 0.2 + offset for k in fresh}
-    out, maps = tmp_path / "cal", tmp_path / "maps"
+    raw = dict(zip(cal + searched, RAW))
+    truth = dict(zip(cal + searched, DEPLOYED))
+    for seed, offset in fresh.items():
+        designs = sorted({json.dumps(list(k)) for k in search_designs(config, 3, seed)})
+        assert len(designs) == 3 and not set(designs) & set(raw)
+        raw |= dict(zip(designs, FRESH_RAW))
+        truth |= {k: a + 0.2 + offset for k, a in zip(designs, FRESH_RAW)}
     out.mkdir()
-    maps.mkdir()
     plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
           [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1} for k, a in truth.items()])
     plant(out / "proxies.csv", ["split", "method", "kept", "proxy_accuracy", "seconds"],
-          [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1} for k, a in raw.items()])
-    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--calibration-search", "2",
-               "--check", "search=0")
+          [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1} for k, a in raw.items()]
+          + list(extra_proxy_rows))
+    return cal + searched
+
+
+SEARCH_FIT = ("--splits", "4", "--epochs", "1", "--panel-networks", "3", "--calibration-search", "2")
+
+
+@pytest.mark.parametrize(("offset", "keeps"), [(0.0, True), (0.1, False)])
+def test_a_fresh_search_panel_replaces_the_leave_one_out_bar_for_a_fit_holding_search_like_designs(tmp_path, offset,
+                                                                                                   keeps):
+    """Planted (plant_search_fit): 4 calibration networks (raw 0.1-0.4, deployed 0.3, 0.4, 0.5, 0.9) and 2
+    search-like ones (0.15, 0.25: 0.35, 0.45). By hand the isotonic map runs through all six, and leaving each out
+    misses by 0.05, 0, 0, 0, 0.1 and 0.4: 9.17 points, over the bar. The ``search`` check panel (3 fresh designs,
+    seed 4000) reads raw 0.12, 0.22, 0.28, where the map is y = x + 0.2: planted there the map reads them exactly and
+    ships; planted 0.1 higher, it misses by 10 points and is withdrawn for that, not for its leave-one-out error."""
+    from coinfer_env import calibration as calib
+    from reward_fidelity import PROXIES
+
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    plant_search_fit(out, {4000: offset})
+    maps.mkdir()
+    done = fit(out, maps, *SEARCH_FIT, "--check", "search=0")
     assert done.returncode == 0, done.stderr
     text = (out / "split-04-search2.md").read_text()
     assert " / 9.2 | " in text  # the isotonic leave-one-out error is reported, and does not decide
@@ -286,6 +307,49 @@ def test_a_fresh_search_panel_replaces_the_leave_one_out_bar_for_a_fit_holding_s
         assert "leave-one-out" not in str(refused.value)
 
 
+def test_search_seed_judges_on_the_designs_of_that_seed(tmp_path):
+    """Seed 4000's designs sit on the map and seed 5000's 10 points above it: with ``--search-seed 5000`` the map is
+    judged on the latter (a 10.0-point miss, withdrawn), where the default seed would ship it; nothing is computed,
+    and the report names the seed and the command that drew it."""
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    plant_search_fit(out, {4000: 0.0, 5000: 0.1})
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    maps.mkdir()
+    done = fit(out, maps, *SEARCH_FIT, "--check", "search=0", "--search-seed", "5000")
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before
+    text = (out / "split-04-search2.md").read_text()
+    assert "--check search=0 --search-seed 5000`" in text and "(search: seed 5000)" in text
+    assert "accuracy error 10.0 points (the bar: 3)" in text
+    assert not json.loads((maps / "calibration.json").read_text())["fits"] and withdrawn(maps)
+
+
+def test_the_report_counts_only_the_rows_it_read(tmp_path):
+    """A finetune-48 row of a calibration network and a reconstruct-8 row of a network in no panel share the files:
+    a fit of reconstruct-8 reads 9 raw rows and 9 truths (18 rows, 1 s each), and neither extra row (1000 s each)."""
+    _, cal, _ = small_panel_at_split_4(search=2)
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    plant_search_fit(out, {4000: 0.0}, (
+        {"split": 4, "method": "reconstruct-8", "kept": json.dumps([1] * 34), "proxy_accuracy": 0.5, "seconds": 1000},
+        {"split": 4, "method": "finetune-48", "kept": cal[0], "proxy_accuracy": 0.5, "seconds": 1000}))
+    maps.mkdir()
+    done = fit(out, maps, *SEARCH_FIT, "--check", "search=0")
+    assert done.returncode == 0, done.stderr
+    assert "it read, by where they were computed: 18 unrecorded; 18 s of compute in all" in done.stdout
+
+
+@pytest.mark.parametrize(("methods", "search", "name"), [
+    (["reconstruct-8"], 0, "split-07.md"), (["reconstruct-8"], 12, "split-07-search12.md"),
+    (["adaptive-bn+finetune-16"], 12, "split-07-search12-adaptive-bn+finetune-16.md"),
+    (["reconstruct-8", "finetune-48"], 0, "split-07-reconstruct-8-finetune-48.md")])
+def test_a_fit_of_another_proxy_keeps_the_default_proxys_report(methods, search, name):
+    import argparse
+
+    from fit_calibration import report_name
+
+    assert report_name(argparse.Namespace(methods=methods, calibration_search=search), 7) == name
+
+
 def test_check_refuses_a_malformed_panel_spec(tmp_path):
     done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--check", "wide=0")
     assert done.returncode == 2 and "'wide=0' is invalid" in done.stderr and "narrow=0,1" in done.stderr
@@ -295,4 +359,10 @@ def test_check_refuses_a_malformed_panel_spec(tmp_path):
 def test_a_bar_that_is_not_positive_is_refused(tmp_path):
     done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--bar", "0")
     assert done.returncode == 2 and "--bar 0 is invalid: give a positive number of points" in done.stderr
+    assert not (tmp_path / "cal").exists()
+
+
+def test_a_search_seed_without_a_search_check_is_refused(tmp_path):
+    done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--check", "narrow=0", "--search-seed", "5000")
+    assert done.returncode == 2 and "--search-seed 5000 is given but --check has no search panel" in done.stderr
     assert not (tmp_path / "cal").exists()
