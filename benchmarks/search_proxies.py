@@ -9,8 +9,10 @@ cannot fix an order, so this measures the order itself: every method of reward_f
 search-like designs that already have export-recipe truths (seed 0), against those truths. It fits nothing and
 chooses nothing; the figures say which proxy a next map should be built on.
 
-Designs: at split 7, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of its ``--check search``;
-at split 13, ground_truth_check.py's 32. Raw accuracies are appended to results/calibration/proxies.csv (the rows
+Designs: at split 7, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its two
+``--check search`` panels (seeds 4000 and 5000); at split 13, ground_truth_check.py's 32. Below the table of all
+the split's designs, one table per group of them (by the seed that drew it), so a group that is easier to order
+than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
 results/calibration/search-proxies-split-<S>.md.
 """
@@ -35,18 +37,36 @@ from coinfer_env.data import load_subset
 from coinfer_env.hardware import device_name
 
 RESULTS = Path("docs/results/calibration")
-FRESH_SEARCH = {7: 16}  # fit_calibration's --check search designs with truths, by split (seed 4000)
+# fit_calibration's --check search designs with truths, by split: their --search-seed -> how many
+FRESH_SEARCH = {7: {4000: 16, 5000: 16}}
 
 
-def designs(config, split: int) -> list[str]:
-    """The split's search-like designs that have committed export truths, as JSON kept vectors."""
-    drawn = (list(calibration_search(config, CALIBRATION_SEARCH[split], 0))
-             + list(search_designs(config, FRESH_SEARCH.get(split, 0), 4000)))
-    return sorted({json.dumps(list(k)) for k in drawn})
+def designs(config, split: int) -> dict[str, list[str]]:
+    """The split's search-like designs that have committed export truths, as JSON kept vectors, by the random-search
+    seed that drew them."""
+    drawn = {3000: list(calibration_search(config, CALIBRATION_SEARCH[split], 0))}
+    drawn |= {seed: list(search_designs(config, n, seed)) for seed, n in FRESH_SEARCH.get(split, {}).items()}
+    return {f"seed {seed}": sorted({json.dumps(list(k)) for k in kept}) for seed, kept in drawn.items()}
 
 
-def report(split: int, kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, float], config, bps: int,
-           rows: list[dict], seconds: float, methods: list[str]) -> str:
+def table(kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, float], config, bps: int,
+          rows: list[dict], methods: list[str]) -> list[str]:
+    """How cost-only and each raw proxy rank and read the truth of ``kept``, with each proxy's median seconds."""
+    acc = [truth[k] for k in kept]
+    lines = ["| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
+             "points | its spread (sd) | calibration error, points | top-pick regret | median seconds |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|",
+             compare("cost-only (every design at their mean truth)", kept, truth, [float(np.mean(acc))] * len(kept),
+                     config, bps) + " 0 |"]
+    for m in methods:
+        cost = float(np.median([float(r["seconds"]) for r in rows if r["method"] == m]))
+        lines.append(compare(f"raw {m}", kept, truth, [raw[m][k] for k in kept], config, bps) + f" {cost:.1f} |")
+    return lines
+
+
+def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, float]], truth: dict[str, float],
+           config, bps: int, rows: list[dict], seconds: float, methods: list[str]) -> str:
+    kept = sorted({k for group in groups.values() for k in group})
     acc = [truth[k] for k in kept]
     lines = [f"# Raw proxies on search-like designs, Tiny id, split {split}", "",
              f"Command: `.venv/bin/python benchmarks/search_proxies.py --split {split} --methods {' '.join(methods)}`. "
@@ -56,14 +76,10 @@ def report(split: int, kept: list[str], raw: dict[str, dict[str, float]], truth:
              f"{100 * min(acc):.1f}-{100 * max(acc):.1f}%). Each proxy is raw: no map is fitted, so the accuracy "
              "error only says how far below deployment it reads; the taus and the regret are what a map cannot change "
              "(a monotone map keeps the accuracy order).", "",
-             "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, points "
-             "| its spread (sd) | calibration error, points | top-pick regret | median seconds |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|",
-             compare("cost-only (every design at their mean truth)", kept, truth, [float(np.mean(acc))] * len(kept),
-                     config, bps) + " 0 |"]
-    for m in methods:
-        cost = float(np.median([float(r["seconds"]) for r in rows if r["method"] == m]))
-        lines.append(compare(f"raw {m}", kept, truth, [raw[m][k] for k in kept], config, bps) + f" {cost:.1f} |")
+             *table(kept, raw, truth, config, bps, rows, methods)]
+    for name, group in groups.items() if len(groups) > 1 else ():
+        lines += ["", f"## The {len(group)} designs of {name} alone", "",
+                  *table(group, raw, truth, config, bps, rows, methods)]
     return "\n".join(lines) + "\n"
 
 
@@ -76,14 +92,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.time()
     trained = bundled_tiny(args.split)
-    kept = designs(trained.config, args.split)
+    groups = designs(trained.config, args.split)
+    kept = sorted({k for group in groups.values() for k in group})
     truth = load(args.split).truth
     if missing := [k for k in kept if k not in truth]:
         raise SystemExit(f"split {args.split}: {len(missing)} designs lack a committed export truth")
     raw = proxies(args.split, kept, trained, load_subset(), args.methods, RESULTS / "proxies.csv")
     rows = [r for r in read_rows(RESULTS / "proxies.csv")
             if int(r["split"]) == args.split and r["kept"] in set(kept) and r["method"] in args.methods]
-    text = report(args.split, kept, raw, truth, trained.config, trained.bits_per_symbol, rows, time.time() - started,
+    text = report(args.split, groups, raw, truth, trained.config, trained.bits_per_symbol, rows, time.time() - started,
                   args.methods)
     out = RESULTS / f"search-proxies-split-{args.split:02d}.md"
     ckpt.atomic_write(out, lambda tmp: tmp.write_text(text))

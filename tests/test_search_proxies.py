@@ -22,8 +22,9 @@ def rows(path: Path) -> list[dict]:
 
 def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     """In a copy of the results, ``--methods reconstruct-8`` at split 7 finds every raw accuracy committed: nothing is
-    appended, the report covers the 28 designs with seed-0 export truths (12 calibration-search, 16 fresh), and its
-    accuracy tau is scipy's on those rows, read here straight from the CSVs."""
+    appended, the report covers the 44 designs with seed-0 export truths (12 calibration-search, 16 fresh of each of
+    seeds 4000 and 5000), and its accuracy tau, over all and over seed 5000's 16, is scipy's on those rows, read here
+    straight from the CSVs."""
     for part in ("calibration", "reward_fidelity"):
         shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
     results = tmp_path / "docs" / "results" / "calibration"
@@ -35,14 +36,18 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     from reward_fidelity import bundled_tiny, calibration_search, search_designs
 
     config = bundled_tiny(7).config
-    designs = {json.dumps(list(k)) for k in list(calibration_search(config, 12, 0)) + list(search_designs(config, 16, 4000))}
+    fresh = {json.dumps(list(k)) for k in search_designs(config, 16, 5000)}
+    designs = fresh | {json.dumps(list(k)) for k in list(calibration_search(config, 12, 0))
+                       + list(search_designs(config, 16, 4000))}
     truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
              if r["split"] == "7" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in designs}
     raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(results / "proxies.csv")
            if r["split"] == "7" and r["method"] == "reconstruct-8" and r["kept"] in designs}
-    assert len(designs) == len(truth) == len(raw) == 28
-    tau = kendalltau([raw[k] for k in designs], [truth[k] for k in designs]).statistic
+    assert len(designs) == len(truth) == len(raw) == 44
     text = (results / "search-proxies-split-07.md").read_text()
-    assert "28 search-like designs" in text
-    row = next(line for line in text.splitlines() if line.startswith("| raw reconstruct-8 |"))
-    assert row.split(" | ")[2] == f"{tau:.2f}"
+    assert "44 search-like designs" in text
+    pooled, _, alone = text.partition("## The 16 designs of seed 5000 alone")
+    for part, kept in ((pooled, designs), (alone, fresh)):
+        tau = kendalltau([raw[k] for k in kept], [truth[k] for k in kept]).statistic
+        row = next(line for line in part.splitlines() if line.startswith("| raw reconstruct-8 |"))
+        assert row.split(" | ")[2] == f"{tau:.2f}"
