@@ -28,9 +28,8 @@ raw proxy's) does not ship, and ``--calibration-out`` withdraws any earlier fit 
 that split and method again. Without ``--check``, a map is judged only by its leave-one-out error on the calibration
 panel, and ``split-<S>.md`` says so beside its table. ``--check search=SEEDS`` judges on fresh search-like designs
 (the first --panel-networks of a random search with seed ``--search-seed``, by default --panel-seed + 4000); for a
-fit with
-``--calibration-search``, that check replaces the leave-one-out bar (docs/environment.md, "Split 7's second fit,
-judged on fresh search-like designs").
+fit with ``--calibration-search``, that check replaces the leave-one-out bar (docs/environment.md, "Split 7's second
+fit, judged on fresh search-like designs").
 
 Rows are appended to ``proxies.csv`` and ``truth.csv`` in ``--out`` as they finish, each naming its split and where it
 was computed, so a killed run resumes and the splits can be spread over machines.

@@ -51,7 +51,8 @@ def designs(config, split: int) -> dict[str, list[str]]:
 
 def table(kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, float], config, bps: int,
           rows: list[dict], methods: list[str]) -> list[str]:
-    """How cost-only and each raw proxy rank and read the truth of ``kept``, with each proxy's median seconds."""
+    """How cost-only and each raw proxy rank and read the truth of ``kept``, with each proxy's median seconds over
+    ``rows`` (every design of the split, so a group's table repeats the split's figure)."""
     acc = [truth[k] for k in kept]
     lines = ["| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
              "points | its spread (sd) | calibration error, points | top-pick regret | median seconds |",
