@@ -76,7 +76,7 @@ def parse_args() -> argparse.Namespace:
                    help="add the first N designs of reward_fidelity.calibration_search to the calibration panel "
                    "(the report is then split-<S>-search<N>.md)")
     p.add_argument("--search-seed", type=int, metavar="SEED",
-                   help="the random-search seed of --check's search panel (default: --panel-seed + 4000); a new seed "
+                   help="the random-search seed of --check's search panel (None: --panel-seed + 4000); a new seed "
                    "draws designs whose truths no earlier fit has seen")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--calibration-out", type=Path, help="directory whose calibration.json receives the fits "
