@@ -99,8 +99,9 @@ def main() -> None:
     if missing := [k for k in kept if k not in truth]:
         raise SystemExit(f"split {args.split}: {len(missing)} designs lack a committed export truth")
     raw = proxies(args.split, kept, trained, load_subset(), args.methods, RESULTS / "proxies.csv")
+    wanted = set(kept)
     rows = [r for r in read_rows(RESULTS / "proxies.csv")
-            if int(r["split"]) == args.split and r["kept"] in set(kept) and r["method"] in args.methods]
+            if int(r["split"]) == args.split and r["kept"] in wanted and r["method"] in args.methods]
     text = report(args.split, groups, raw, truth, trained.config, trained.bits_per_symbol, rows, time.time() - started,
                   args.methods)
     out = RESULTS / f"search-proxies-split-{args.split:02d}.md"
