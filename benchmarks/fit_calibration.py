@@ -79,6 +79,9 @@ def parse_args() -> argparse.Namespace:
                    help="the random-search seed of --check's search panel (None: --panel-seed + 4000); a new seed "
                    "draws designs whose truths no earlier fit has seen")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--report", metavar="NAME", help="the report's file name in --out, for one split (default: "
+                   "split-<S>[-search<N>][-<methods>].md): a second look at a fit already judged, say with a second "
+                   "truth seed, names its own, so the verdict's report stays as it was written")
     p.add_argument("--calibration-out", type=Path, help="directory whose calibration.json receives the fits "
                    "(the bundled weights' directory ships them)")
     p.add_argument("--check", nargs="*", default=[], type=check_spec, metavar="PANEL=SEEDS",
@@ -94,6 +97,10 @@ def parse_args() -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is invalid: give {least} or more")
     if not args.bar > 0:
         p.error(f"--bar {args.bar:g} is invalid: give a positive number of points")
+    if args.report is not None and (Path(args.report).name != args.report or not args.report.endswith(".md")
+                                    or len(args.splits) > 1):
+        p.error(f"--report {args.report} is invalid: give a file name ending in .md, with no directory, for one split "
+                "(--out names the directory)")
     if args.search_seed is None:
         args.search_seed = args.panel_seed + 4000
     elif args.search_seed < 0:
@@ -104,9 +111,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def report_name(args: argparse.Namespace, split: int) -> str:
-    """``split-07.md``, or ``split-07-search8.md`` with ``--calibration-search 8``, so a refit keeps the first report;
-    methods other than the default alone are named too (``split-07-search8-finetune-48.md``), so a fit of another
-    proxy keeps the default's report."""
+    """``--report``, or else ``split-07.md``, or ``split-07-search8.md`` with ``--calibration-search 8``, so a refit
+    keeps the first report; methods other than the default alone are named too (``split-07-search8-finetune-48.md``),
+    so a fit of another proxy keeps the default's report."""
+    if args.report:
+        return args.report
     search = f"-search{args.calibration_search}" if args.calibration_search else ""
     methods = "" if args.methods == [DEFAULT] else "-" + "-".join(args.methods)
     return f"split-{split:02d}{search}{methods}.md"
@@ -185,7 +194,7 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f"{f' --calibration-search {args.calibration_search}' if args.calibration_search else ''}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
         f"{f' --check {check}' if check else ''}"
         f"{f' --search-seed {args.search_seed}' if args.search_seed != args.panel_seed + 4000 else ''}"
-        f"{f' --bar {args.bar:g}' if args.bar != 3 else ''}`. "
+        f"{f' --bar {args.bar:g}' if args.bar != 3 else ''}{f' --report {args.report}' if args.report else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
         f"the rows of raw accuracies and truths it read, by where they were computed: {hosts_text(rows)}; "
         f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "

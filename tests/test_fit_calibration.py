@@ -347,7 +347,43 @@ def test_a_fit_of_another_proxy_keeps_the_default_proxys_report(methods, search,
 
     from fit_calibration import report_name
 
-    assert report_name(argparse.Namespace(methods=methods, calibration_search=search), 7) == name
+    assert report_name(argparse.Namespace(methods=methods, calibration_search=search, report=None), 7) == name
+
+
+def test_a_second_look_with_its_own_report_leaves_the_verdict_and_the_maps_as_they_were(tmp_path):
+    """A fit judged on seed 5000's designs (truth seed 0) ships. A second look adds truth seed 1 (planted equal to
+    seed 0, so the two seeds agree at a reward tau of exactly 1) and writes ``--report``'s file, without
+    --calibration-out: the verdict's report, the maps and the seed-0 rows stay byte for byte, and the new report
+    carries the noise ceiling and the command that wrote it."""
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    plant_search_fit(out, {5000: 0.0})
+    maps.mkdir()
+    assert fit(out, maps, *SEARCH_FIT, "--check", "search=0", "--search-seed", "5000").returncode == 0
+    truth = rows(out / "truth.csv")
+    from reward_fidelity import search_designs
+
+    fresh = {json.dumps(list(k)) for k in search_designs(small_panel_at_split_4(0)[0], 3, 5000)}
+    second = [{**r, "seed": 1} for r in truth if r["kept"] in fresh]
+    assert len(second) == 3
+    plant(out / "truth.csv", list(truth[0]), truth + second)
+    before = {p.name: p.read_bytes() for p in [*out.iterdir(), *maps.iterdir()]}
+    done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), *SEARCH_FIT, "--check", "search=0,1",
+                           "--search-seed", "5000", "--report", "split-04-second-look.md"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.read_bytes() for p in [*out.iterdir(), *maps.iterdir()] if p.name in before} == before
+    text = (out / "split-04-second-look.md").read_text()
+    assert "--check search=0,1 --search-seed 5000 --report split-04-second-look.md`" in text
+    assert "| the truth's seed 1 against its seed 0 (noise ceiling) | 1.00 [1.00, 1.00] | 1.00 |" in text
+
+
+@pytest.mark.parametrize("extra", [("--report", "../x.md"), ("--report", "x.txt"),
+                                   ("--report", "x.md", "--splits", "4", "7")])
+def test_a_report_name_that_is_not_one_file_for_one_split_is_refused(tmp_path, extra):
+    done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", *extra)
+    assert done.returncode == 2 and "is invalid: give a file name ending in .md, with no directory, for one split" \
+        in done.stderr
+    assert not (tmp_path / "cal").exists()
 
 
 def test_check_refuses_a_malformed_panel_spec(tmp_path):
