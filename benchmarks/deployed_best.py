@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
 import numpy as np
+from fit_calibration import proxies
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, ground_truth, hosts_text, read_rows, reward,
                              tau_with_interval)
 
@@ -62,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--calibration-dir", type=Path,
                    help="judge the calibrated column with this directory's calibration.json (a candidate map; default: "
                    "the one shipped beside the weights)")
+    p.add_argument("--methods", nargs="+", default=[DEFAULT], choices=list(PROXIES),
+                   help="the evaluations whose reward, raw and through the split's map, the fidelity tables judge: the "
+                   "default's raw accuracy is each run's own; another's is measured on each design (proxies.csv in --out)")
     p.add_argument("--report", default="deployed_best.md", help="the report's file name in --out")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
@@ -98,7 +103,8 @@ def deploy(designs: dict, path: Path, epochs: int, seed: int, trained, data) -> 
     return done
 
 
-def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained, rows: list[dict]) -> str:
+def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained, rows: list[dict],
+           raw: dict[str, dict[str, float]]) -> str:
     """Per bench and agent: the search's reward, then the deployed accuracy, reward and FLOPs cut; then the paired
     differences of each bench against the first."""
     config, bps = trained.config, trained.bits_per_symbol
@@ -116,6 +122,7 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dic
              f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
              f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --split {args.split}"
              f"{f' --calibration-dir {args.calibration_dir}' if args.calibration_dir else ''}"
+             f"{f' --methods {chr(32).join(args.methods)}' if args.methods != [DEFAULT] else ''}"
              f"{f' --report {args.report}' if args.report != 'deployed_best.md' else ''}`. This invocation: "
              f"{device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads; the {len(rows)} deployment "
              f"fine-tunes used, {seconds:.0f} s in deployed.csv, were computed {hosts_text(rows)}. Deployed: {args.epochs}-epoch export recipe "
@@ -140,26 +147,31 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dic
             diff = [deployed_reward(designs[(bench, a, s)]) - deployed_reward(designs[(first, a, s)])
                     for a in chosen for s in args.seeds]
             lines.append(f"| {bench} | {agent} | {paired_text(diff)} |")
-    return "\n".join(lines + fidelity(args, designs, deployed, by_seed, trained)) + "\n"
+    for method in args.methods:
+        lines += fidelity(args, designs, deployed, by_seed, trained, method, raw.get(method))
+    return "\n".join(lines) + "\n"
 
 
-def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained) -> list[str]:
-    """How the default evaluation's reward, raw and through the shipped map, and cost-only rank the distinct designs
-    against their deployed reward: all of them, then each bench's (chosen by that bench's reward, so its winner's
-    curse is in them). With two truth seeds, the second's deployed reward against the first's is the noise ceiling."""
-    if not all(d["default_evaluation"] for d in designs.values()):
+def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dict, trained, method: str = DEFAULT,
+             measured: dict[str, float] | None = None) -> list[str]:
+    """How ``method``'s reward, raw and through its map, and cost-only rank the distinct designs against their
+    deployed reward: all of them, then each bench's (chosen by that bench's reward, so its winner's curse is in them).
+    The default's raw accuracy is each run's own (so every run must have searched with it); another method's is
+    ``measured`` (kept -> accuracy). With two truth seeds, the second's deployed reward against the first's is the
+    noise ceiling."""
+    if measured is None and not all(d["default_evaluation"] for d in designs.values()):
         return ["", "(No fidelity table: a run searched with another evaluation than the default.)"]
     config, bps = trained.config, trained.bits_per_symbol
-    fitted = calib.lookup(args.calibration_dir or ckpt.bundled_dir(), 8, args.split,
-                          ckpt.split_digest(ckpt.bundled_dir(), 8, args.split), PROXIES[DEFAULT])
+    fitted = split_map(args, method)
     where = f"the map in {args.calibration_dir}" if args.calibration_dir else "the shipped map"
     rng = np.random.default_rng(0)
     first, second = (args.truth_seeds + [None])[:2]
     ceiling = (f"noise ceiling: seed {second}'s deployed reward against seed {first}'s" if second is not None
                else "one deployment seed, so no noise ceiling here")
+    measured_text = "" if measured is None else f"raw: each design's {method} accuracy, measured here (proxies.csv); "
     lines = ["", f"How each reward ranks the distinct designs against their deployed reward (Kendall tau [95% bootstrap "
-             f"interval]; {ceiling}); calibrated: the raw accuracy through {where} "
-             f"of {DEFAULT} ({fitted.kind}, digest {fitted.digest()}); cost-only: every design at the set's mean deployed accuracy (FLOPs and bits alone); "
+             f"interval]; {ceiling}); {measured_text}calibrated: the raw accuracy through {where} "
+             f"of {method} ({fitted.kind}, digest {fitted.digest()}); cost-only: every design at the set's mean deployed accuracy (FLOPs and bits alone); "
              "regret: the deployed reward lost by each reward's top pick.", "",
              "| designs | n | noise ceiling | raw reward tau | calibrated reward tau | cost-only tau "
              "| calibrated accuracy error, points | regret raw / calibrated / cost-only |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -167,7 +179,7 @@ def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: d
                                               for b in args.benches}}
     for name, group in sets.items():
         kept = list(dict.fromkeys(d["kept"] for d in group))
-        raw = {d["kept"]: d["raw_accuracy"] for d in group}
+        raw = measured or {d["kept"]: d["raw_accuracy"] for d in group}
         truth = np.array([deployed[k] for k in kept])
         readings = {"raw": [raw[k] for k in kept], "calibrated": [fitted(raw[k]) for k in kept],
                     "cost-only": [float(truth.mean())] * len(kept)}
@@ -184,8 +196,20 @@ def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: d
     return lines
 
 
+def split_map(args: argparse.Namespace, method: str) -> calib.Calibration:
+    """``method``'s map at the split, from --calibration-dir or the one shipped beside the weights."""
+    return calib.lookup(args.calibration_dir or ckpt.bundled_dir(), 8, args.split,
+                        ckpt.split_digest(ckpt.bundled_dir(), 8, args.split), PROXIES[method])
+
+
 def main() -> None:
     args = parse_args()
+    for method in args.methods:  # before any compute: a method with no map has no calibrated column to judge
+        try:
+            split_map(args, method)
+        except ValueError as e:
+            print(f"deployed_best.py: --methods {method} has no map at split {args.split}: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
     torch.set_num_threads(args.threads)
     trained = bundled_tiny(args.split)
     designs = run_designs(args.benches, args.agents, args.seeds, args.split)
@@ -195,9 +219,11 @@ def main() -> None:
     by_seed = {seed: deploy(designs, path, args.epochs, seed, trained, data) for seed in args.truth_seeds}
     wanted = {d["kept"] for d in designs.values()}
     deployed = {k: float(np.mean([by_seed[s][k] for s in args.truth_seeds])) for k in wanted}
+    others = [m for m in args.methods if m != DEFAULT]
+    raw = proxies(args.split, sorted(wanted), trained, data, others, args.out / "proxies.csv") if others else {}
     used = [r for r in read_rows(path)
             if r["kept"] in wanted and int(r["epochs"]) == args.epochs and int(r["seed"]) in args.truth_seeds]
-    text = report(args, designs, deployed, by_seed, trained, used)
+    text = report(args, designs, deployed, by_seed, trained, used, raw)
     ckpt.atomic_write(args.out / args.report, lambda tmp: tmp.write_text(text))
     print(text)
 

@@ -138,3 +138,60 @@ def test_a_candidate_map_is_judged_from_its_own_directory(tmp_path):
     assert f"the map in {tmp_path} of reconstruct-8 (line, digest {identity.digest()})" in table[1]
     cells = next(line for line in table if line.startswith("| all | 6 | ")).split(" | ")
     assert cells[3].split(" ")[0] == cells[4].split(" ")[0]  # raw tau == calibrated tau under the identity map
+
+
+def test_another_methods_table_reads_its_measured_accuracy_through_its_own_map():
+    """--methods adaptive-bn+finetune-16: its table's calibrated column is scipy's tau of the rewards of the measured
+    accuracies through split 13's adaptive-bn+finetune map (not reconstruct's, which gives another tau here), and it
+    needs no run to have searched with that evaluation."""
+    import argparse
+
+    from scipy.stats import kendalltau
+
+    from coinfer_env import calibration, checkpoints
+
+    from deployed_best import fidelity
+    from reward_fidelity import PROXIES, bundled_tiny, reward
+    trained = bundled_tiny(13)
+    kept = [json.dumps(json.loads((LEADERBOARD / a / f"seed{s}.json").read_text())["best_info"]["kept"])
+            for a in ("ddpg", "cmaes") for s in (0, 1, 2)]
+    deployed = dict(zip(kept, (0.70, 0.62, 0.66, 0.71, 0.58, 0.69)))
+    measured = dict(zip(kept, (0.30, 0.22, 0.26, 0.33, 0.18, 0.28)))
+    digest = checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13)
+
+    def tau(method: str) -> float:
+        fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 13, digest, PROXIES[method])
+
+        def rewards(acc):
+            return [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
+        return kendalltau(rewards({k: fitted(a) for k, a in measured.items()}), rewards(deployed)).statistic
+
+    assert f"{tau('adaptive-bn+finetune-16'):.2f}" != f"{tau('reconstruct-8'):.2f}"  # the test tells the maps apart
+    designs = {("b", "ddpg", i): {"kept": k, "raw_accuracy": 0.5, "search_accuracy": 0.5, "default_evaluation": False}
+               for i, k in enumerate(kept)}
+    table = fidelity(argparse.Namespace(split=13, benches=["b"], truth_seeds=[0], calibration_dir=None), designs,
+                     deployed, {0: deployed}, trained, "adaptive-bn+finetune-16", measured)
+    assert "raw: each design's adaptive-bn+finetune-16 accuracy, measured here" in table[1]
+    row = next(line for line in table if line.startswith("| all | 6 | "))
+    assert row.split(" | ")[4].startswith(f"{tau('adaptive-bn+finetune-16'):.2f} [")
+
+
+def test_another_method_is_measured_once_per_design_and_resumed(tmp_path):
+    out = tmp_path / "out"
+    common = ["--benches", LEADERBOARD, "--agents", "ddpg", "--seeds", 0, 1, "--epochs", 0, "--threads", 1,
+              "--out", out, "--methods", "reconstruct-8", "adaptive-bn-8", "--report", "methods.md"]
+    deployed_best(*common)
+    first = rows(out / "proxies.csv")
+    assert len(first) == 2 and {r["method"] for r in first} == {"adaptive-bn-8"}
+    deployed_best(*common)
+    assert rows(out / "proxies.csv") == first
+    text = (out / "methods.md").read_text()
+    assert "--methods reconstruct-8 adaptive-bn-8 --report methods.md`" in text
+    assert "of reconstruct-8 (isotonic" in text and "of adaptive-bn-8 (isotonic" in text
+
+
+def test_a_method_with_no_map_at_the_split_is_refused_before_any_compute(tmp_path):
+    bad = deployed_best("--benches", LEADERBOARD, "--agents", "ddpg", "--seeds", 0, "--out", tmp_path / "out",
+                        "--methods", "finetune-48", check=False)
+    assert bad.returncode == 2 and "--methods finetune-48 has no map at split 13" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
