@@ -11,6 +11,10 @@ network, test accuracy on the bundled test images, the mean over ``--truth-seeds
 reports the deployed accuracy and the deployed reward (the paper's formula with that
 accuracy) beside what the search's own reward said, and the paired difference
 between the first bench and each other one, run by run (same agent, same seed).
+Then, per evaluation of ``--methods`` (the default's alone unless given), how its reward,
+raw and through its map at the split, ranks the distinct designs against their deployed
+reward; the default's raw accuracy is each run's own, another's is measured on each
+design and appended to ``proxies.csv`` beside ``deployed.csv``.
 
 Rows are appended to ``deployed.csv`` as they finish, keyed by kept vector, epochs
 and seed, so a killed run resumes and a design two runs share is fine-tuned once, and
@@ -109,6 +113,7 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dic
     differences of each bench against the first."""
     config, bps = trained.config, trained.bits_per_symbol
     seconds = sum(float(r["seconds"]) for r in rows)
+    methods = f" --methods {' '.join(args.methods)}" if args.methods != [DEFAULT] else ""
 
     def deployed_reward(d: dict) -> float:
         return reward(config, json.loads(d["kept"]), deployed[d["kept"]], bps)
@@ -122,7 +127,7 @@ def report(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: dic
              f"--agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs} "
              f"--truth-seeds {' '.join(map(str, args.truth_seeds))} --split {args.split}"
              f"{f' --calibration-dir {args.calibration_dir}' if args.calibration_dir else ''}"
-             f"{f' --methods {chr(32).join(args.methods)}' if args.methods != [DEFAULT] else ''}"
+             f"{methods}"
              f"{f' --report {args.report}' if args.report != 'deployed_best.md' else ''}`. This invocation: "
              f"{device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads; the {len(rows)} deployment "
              f"fine-tunes used, {seconds:.0f} s in deployed.csv, were computed {hosts_text(rows)}. Deployed: {args.epochs}-epoch export recipe "

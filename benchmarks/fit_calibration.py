@@ -31,6 +31,9 @@ panel, and ``split-<S>.md`` says so beside its table. ``--check search=SEEDS`` j
 fit with ``--calibration-search``, that check replaces the leave-one-out bar (docs/environment.md, "Split 7's second
 fit, judged on fresh search-like designs").
 
+A second look at a fit already judged (say ``--check search=0,1`` to add a truth seed and the noise ceiling) passes
+``--report NAME`` and no ``--calibration-out``: it writes its own report, and ships or withdraws nothing.
+
 Rows are appended to ``proxies.csv`` and ``truth.csv`` in ``--out`` as they finish, each naming its split and where it
 was computed, so a killed run resumes and the splits can be spread over machines.
 """
