@@ -79,7 +79,8 @@ def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, fl
              "(a monotone map keeps the accuracy order).", "",
              *table(kept, raw, truth, config, bps, rows, methods)]
     for name, group in groups.items() if len(groups) > 1 else ():
-        lines += ["", f"## The {len(group)} designs of {name} alone", "",
+        lines += ["", f"## The {len(group)} designs of {name} alone", "", "(Median seconds: over all the split's designs, "
+                  "as above.)", "",
                   *table(group, raw, truth, config, bps, rows, methods)]
     return "\n".join(lines) + "\n"
 

@@ -47,6 +47,7 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     text = (results / "search-proxies-split-07.md").read_text()
     assert "44 search-like designs" in text
     pooled, _, alone = text.partition("## The 16 designs of seed 5000 alone")
+    assert alone.startswith("\n\n(Median seconds: over all the split's designs, as above.)")
     for part, kept in ((pooled, designs), (alone, fresh)):
         tau = kendalltau([raw[k] for k in kept], [truth[k] for k in kept]).statistic
         row = next(line for line in part.splitlines() if line.startswith("| raw reconstruct-8 |"))
