@@ -7,7 +7,9 @@ them): at split 7 a map that held 12 of them read 16 fresh ones with a 6-point s
 orders them only so well (docs/environment.md, "Split 7's second fit, judged on fresh search-like designs"). A map
 cannot fix an order, so this measures the order itself: every method of reward_fidelity.PROXIES, raw, on the
 search-like designs that already have export-recipe truths (seed 0), against those truths. It fits nothing and
-chooses nothing; the figures say which proxy a next map should be built on.
+chooses nothing; the figures say which proxy a next map should be built on. Each table also judges every method's
+map shipped beside the weights at the split (what ``calibrated=True`` applies), where none of the table's designs was
+in that map's fit: a held-out reading that costs no compute.
 
 Designs: at split 7, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its two
 ``--check search`` panels (seeds 4000 and 5000); at split 13, ground_truth_check.py's 32. Below the table of all
@@ -32,6 +34,7 @@ from ground_truth_check import compare
 from reward_fidelity import PROXIES, bundled_tiny, calibration_search, hosts_text, read_rows, search_designs
 from transfer_calibration import SEARCH as CALIBRATION_SEARCH
 
+from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
 from coinfer_env.hardware import device_name
@@ -49,24 +52,54 @@ def designs(config, split: int) -> dict[str, list[str]]:
     return {f"seed {seed}": sorted({json.dumps(list(k)) for k in kept}) for seed, kept in drawn.items()}
 
 
+def shipped_maps(config, split: int, methods: list[str]) -> dict[str, tuple[calib.Calibration, set[str], int]]:
+    """method -> its map shipped beside the weights at ``split``, the search-like designs its fit holds (JSON kept
+    vectors: the first ``search_networks`` of calibration_search with the fit's panel seed) and how many networks it
+    was fitted on; a method with no map there is left out."""
+    digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
+    entries = json.loads((ckpt.bundled_dir() / calib.FILE_NAME).read_text())["fits"]
+    out = {}
+    for m in methods:
+        try:
+            fitted = calib.lookup(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])
+        except ValueError:
+            continue
+        e = next(e for e in entries if e["width"] == 8 and e["split_point"] == split and e["weights_sha256"] == digest
+                 and e["evaluation"] == calib.settings_key(PROXIES[m]))
+        held = calibration_search(config, e.get("search_networks", 0), e["panel_seed"] - 1000)  # as ship_fits wrote it
+        out[m] = (fitted, {json.dumps(list(k)) for k in held}, e["networks"])
+    return out
+
+
 def table(kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, float], config, bps: int,
-          rows: list[dict], methods: list[str]) -> list[str]:
-    """How cost-only and each raw proxy rank and read the truth of ``kept``, with each proxy's median seconds over
-    ``rows`` (every design of the split, so a group's table repeats the split's figure)."""
+          rows: list[dict], methods: list[str], maps: dict[str, tuple[calib.Calibration, set[str], int]]) -> list[str]:
+    """How cost-only, each raw proxy and each shipped map of ``maps`` that holds none of ``kept`` rank and read the
+    truth of ``kept``, with each proxy's median seconds over ``rows`` (every design of the split, so a group's table
+    repeats the split's figure); below the table, which maps were left out for holding some of ``kept``."""
     acc = [truth[k] for k in kept]
     lines = ["| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
              "points | its spread (sd) | calibration error, points | top-pick regret | median seconds |",
              "|---|---:|---:|---:|---:|---:|---:|---:|",
              compare("cost-only (every design at their mean truth)", kept, truth, [float(np.mean(acc))] * len(kept),
                      config, bps) + " 0 |"]
+    notes = []
     for m in methods:
         cost = float(np.median([float(r["seconds"]) for r in rows if r["method"] == m]))
         lines.append(compare(f"raw {m}", kept, truth, [raw[m][k] for k in kept], config, bps) + f" {cost:.1f} |")
-    return lines
+        if m not in maps:
+            continue
+        fitted, held, networks = maps[m]
+        if shared := held & set(kept):
+            notes.append(f"{m}'s shipped map was fitted on {len(shared)} of these designs, so it is not judged here.")
+            continue
+        lines.append(compare(f"{m} + its shipped {fitted.kind} map (fitted on {networks} networks, none of these)",
+                             kept, truth, [fitted(raw[m][k]) for k in kept], config, bps) + f" {cost:.1f} |")
+    return lines + (["", *notes] if notes else [])
 
 
 def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, float]], truth: dict[str, float],
            config, bps: int, rows: list[dict], seconds: float, methods: list[str]) -> str:
+    maps = shipped_maps(config, split, methods)
     kept = sorted({k for group in groups.values() for k in group})
     acc = [truth[k] for k in kept]
     lines = [f"# Raw proxies on search-like designs, Tiny id, split {split}", "",
@@ -76,12 +109,13 @@ def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, fl
              f"designs (every ratio uniform in [0, 1]); the truth: the export recipe, seed 0 (deployed accuracy "
              f"{100 * min(acc):.1f}-{100 * max(acc):.1f}%). Each proxy is raw: no map is fitted, so the accuracy "
              "error only says how far below deployment it reads; the taus and the regret are what a map cannot change "
-             "(a monotone map keeps the accuracy order).", "",
-             *table(kept, raw, truth, config, bps, rows, methods)]
+             "(a monotone map keeps the accuracy order). A shipped map (`calibrated=True`) is judged in each table whose "
+             "designs it was not fitted on.", "",
+             *table(kept, raw, truth, config, bps, rows, methods, maps)]
     for name, group in groups.items() if len(groups) > 1 else ():
         lines += ["", f"## The {len(group)} designs of {name} alone", "", "(Median seconds: over all the split's designs, "
                   "as above.)", "",
-                  *table(group, raw, truth, config, bps, rows, methods)]
+                  *table(group, raw, truth, config, bps, rows, methods, maps)]
     return "\n".join(lines) + "\n"
 
 
