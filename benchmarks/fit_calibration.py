@@ -64,6 +64,17 @@ from coinfer_env.hardware import device_name
 CHECK_PANELS = (*FIXED_PANELS, "search")
 
 OUT = Path("docs/results/calibration")
+SPLIT_13 = Path("docs/results/reward_fidelity")  # where reward_fidelity.py and ground_truth_check.py keep split 13's rows
+
+
+def committed(split: int) -> tuple[list[dict], list[dict]]:
+    """Split 13's raw accuracies (reward_fidelity.py's proxies.csv) and export truths (ground_truth_check.py's
+    pruned-start rows), shaped as the rows of ``--out``'s proxies.csv and truth.csv, so that a fit at split 13 reuses
+    them instead of measuring and fine-tuning them again; no rows at any other split."""
+    if split != 13:
+        return [], []
+    return ([{**r, "split": "13"} for r in read_rows(SPLIT_13 / "proxies.csv")],
+            [{**r, "split": "13"} for r in read_rows(SPLIT_13 / "ground_truth_check.csv") if r["start"] == "pruned"])
 
 
 def parse_args() -> argparse.Namespace:
@@ -139,7 +150,8 @@ def check_spec(text: str) -> tuple[str, list[int]]:
 
 def proxies(split: int, cal: list[str], trained, data, methods: list[str], path: Path) -> dict[str, dict[str, float]]:
     """method -> kept -> raw proxy accuracy on the calibration panel, evaluating only what ``path`` lacks."""
-    done = {(r["method"], r["kept"]): float(r["proxy_accuracy"]) for r in read_rows(path) if int(r["split"]) == split}
+    done = {(r["method"], r["kept"]): float(r["proxy_accuracy"]) for r in committed(split)[0] + read_rows(path)
+            if int(r["split"]) == split}
     for method in methods:
         evaluator = Evaluator(trained, data.train, data.val, PROXIES[method])
         for kept in cal:
@@ -155,7 +167,7 @@ def proxies(split: int, cal: list[str], trained, data, methods: list[str], path:
 
 def truths(split: int, cal: list[str], trained, data, epochs: int, seeds: list[int], path: Path) -> dict[str, list[float]]:
     """kept -> the test accuracy after each seed's ``epochs``-epoch export fine-tune, running only what ``path`` lacks."""
-    done = {(r["kept"], int(r["seed"])): float(r["test_accuracy"]) for r in read_rows(path)
+    done = {(r["kept"], int(r["seed"])): float(r["test_accuracy"]) for r in committed(split)[1] + read_rows(path)
             if int(r["split"]) == split and int(r["epochs"]) == epochs}
     for seed in seeds:
         for i, kept in enumerate(cal):
@@ -171,15 +183,19 @@ def truths(split: int, cal: list[str], trained, data, epochs: int, seeds: list[i
 
 
 def rows_read(args: argparse.Namespace, split: int, networks: dict[str, tuple[list[str], list[int]]]) -> list[dict]:
-    """The rows of ``--out`` this invocation read at ``split``: each method's raw accuracy and each seed's truth of
-    the networks of every panel in ``networks`` (panel -> its kept vectors and truth seeds), and no other method's or
-    panel's rows that share the files."""
+    """The rows this invocation read at ``split`` (``--out``'s, and at split 13 the committed ones of committed()),
+    one per key as proxies() and truths() read them: each method's raw accuracy and each seed's truth of the networks
+    of every panel in ``networks`` (panel -> its kept vectors and truth seeds), and no other method's or panel's rows
+    that share the files."""
     proxy_keys = {(m, k) for kept, _ in networks.values() for k in kept for m in args.methods}
     truth_keys = {(k, str(s)) for kept, seeds in networks.values() for k in kept for s in seeds}
-    return ([r for r in read_rows(args.out / "proxies.csv") if int(r["split"]) == split
-             and (r["method"], r["kept"]) in proxy_keys]
-            + [r for r in read_rows(args.out / "truth.csv") if int(r["split"]) == split
-               and int(r["epochs"]) == args.epochs and (r["kept"], r["seed"]) in truth_keys])
+    proxy_rows, truth_rows = committed(split)
+    proxy_rows = list({(r["method"], r["kept"]): r for r in proxy_rows + read_rows(args.out / "proxies.csv")
+                       if int(r["split"]) == split}.values())  # one row per key, as proxies() reads them
+    truth_rows = list({(r["kept"], r["seed"], r["epochs"]): r for r in truth_rows + read_rows(args.out / "truth.csv")
+                       if int(r["split"]) == split}.values())
+    return ([r for r in proxy_rows if (r["method"], r["kept"]) in proxy_keys]
+            + [r for r in truth_rows if int(r["epochs"]) == args.epochs and (r["kept"], r["seed"]) in truth_keys])
 
 
 def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]], truth: dict[str, list[float]],

@@ -29,9 +29,9 @@ def plant(path: Path, fields: list[str], planted: list[dict]) -> None:
         w.writerows(planted)
 
 
-def fit(out: Path, maps: Path, *extra: str) -> subprocess.CompletedProcess:
+def fit(out: Path, maps: Path, *extra: str, timeout: float | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--calibration-out", str(maps), *extra],
-                          capture_output=True, text=True, cwd=REPO)
+                          capture_output=True, text=True, cwd=REPO, timeout=timeout)
 
 
 def withdrawn(directory: Path) -> list[dict]:
@@ -85,6 +85,22 @@ def test_split_13s_shipped_map_is_rebuilt_exactly_from_the_rows_it_was_fitted_to
     # points runs from the knot at raw 0.600 (74.25%) to 0.665 (74.73%); its 16 networks deploy at 73.06% to 75.71%.
     assert ("rises by under 0.5 points (74.3% to 74.7%) from a raw 0.600 to 0.665, where 16 of the 23 networks lie; "
             "they deploy at 73.1% to 75.7%") in text
+
+
+def test_at_split_13_the_committed_rows_are_reused_so_an_empty_out_rebuilds_the_shipped_map(tmp_path):
+    """Split 13's raw accuracies and truths live in reward_fidelity.py's and ground_truth_check.py's files: with an
+    empty --out, the script reads them, measures and fine-tunes nothing (--out gets the report alone), and ships the
+    shipped entry again; the report counts the 46 rows it read (23 raw, 23 truths)."""
+    out = tmp_path / "cal"
+    done = fit(out, tmp_path / "maps", "--splits", "13", timeout=300)  # measuring them all again takes an hour
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["split-13.md"]
+    rebuilt = entry(tmp_path / "maps" / "calibration.json", 13, "reconstruct")
+    shipped = entry(SHIPPED, 13, "reconstruct")
+    assert rebuilt.pop("search_networks") == 0
+    assert rebuilt.pop("loo_error") == pytest.approx(shipped.pop("loo_error"), rel=1e-12, abs=0)
+    assert rebuilt == shipped
+    assert "the rows of raw accuracies and truths it read, by where they were computed: 46 " in done.stdout
 
 
 def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
