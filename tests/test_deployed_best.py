@@ -141,8 +141,8 @@ def test_a_candidate_map_is_judged_from_its_own_directory(tmp_path):
 
 
 def test_another_methods_table_reads_its_measured_accuracy_through_its_own_map():
-    """--methods adaptive-bn+finetune-16: its table's calibrated column is scipy's tau of the rewards of the measured
-    accuracies through split 13's adaptive-bn+finetune map (not reconstruct's, which gives another tau here), and it
+    """--methods distill-16: its table's calibrated column is scipy's tau of the rewards of the measured
+    accuracies through split 13's distill map (not reconstruct's, which gives another tau here), and it
     needs no run to have searched with that evaluation."""
     import argparse
 
@@ -166,14 +166,14 @@ def test_another_methods_table_reads_its_measured_accuracy_through_its_own_map()
             return [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
         return kendalltau(rewards({k: fitted(a) for k, a in measured.items()}), rewards(deployed)).statistic
 
-    assert f"{tau('adaptive-bn+finetune-16'):.2f}" != f"{tau('reconstruct-8'):.2f}"  # the test tells the maps apart
+    assert f"{tau('distill-16'):.2f}" != f"{tau('reconstruct-8'):.2f}"  # the test tells the maps apart
     designs = {("b", "ddpg", i): {"kept": k, "raw_accuracy": 0.5, "search_accuracy": 0.5, "default_evaluation": False}
                for i, k in enumerate(kept)}
     table = fidelity(argparse.Namespace(split=13, benches=["b"], truth_seeds=[0], calibration_dir=None), designs,
-                     deployed, {0: deployed}, trained, "adaptive-bn+finetune-16", measured)
-    assert "raw: each design's adaptive-bn+finetune-16 accuracy, measured here" in table[1]
+                     deployed, {0: deployed}, trained, "distill-16", measured)
+    assert "raw: each design's distill-16 accuracy, measured here" in table[1]
     row = next(line for line in table if line.startswith("| all | 6 | "))
-    assert row.split(" | ")[4].startswith(f"{tau('adaptive-bn+finetune-16'):.2f} [")
+    assert row.split(" | ")[4].startswith(f"{tau('distill-16'):.2f} [")
 
 
 def test_another_method_is_measured_once_per_design_and_resumed(tmp_path):
