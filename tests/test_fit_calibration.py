@@ -420,26 +420,29 @@ def test_a_search_seed_without_a_search_check_is_refused(tmp_path):
     assert not (tmp_path / "cal").exists()
 
 
-def test_split_7s_adaptive_bn_finetune_map_is_rebuilt_from_the_committed_rows(tmp_path):
-    """The shipped split-7 map for evaluation="adaptive-bn+finetune" and its committed report re-derive from the
-    committed rows alone, by the command the report names: the same entry, the same verdict on all four panels, and
-    nothing computed."""
+@pytest.mark.parametrize(("split", "check"), [
+    (7, ("narrow=0", "sweep=0", "broad=0", "search=0", "--search-seed", "5000")),
+    (16, ("narrow=0,1", "sweep=0", "search=0"))])
+def test_an_adaptive_bn_finetune_map_is_rebuilt_from_the_committed_rows(tmp_path, split, check):
+    """The shipped maps for evaluation="adaptive-bn+finetune" at splits 7 and 16 and their committed reports
+    re-derive from the committed rows alone, by the command each report names: the same entry, the same verdict on
+    every panel, and nothing computed."""
     committed = REPO / "docs" / "results" / "calibration"
-    report = committed / "split-07-search12-adaptive-bn+finetune-16.md"
+    report = committed / f"split-{split:02d}-search12-adaptive-bn+finetune-16.md"
     out, maps = tmp_path / "cal", tmp_path / "maps"
     out.mkdir()
     maps.mkdir()
     for name in ("proxies.csv", "truth.csv"):
         shutil.copy(committed / name, out / name)
     before = {p.name: p.read_text() for p in out.iterdir()}
-    done = fit(out, maps, "--splits", "7", "--methods", "adaptive-bn+finetune-16", "--calibration-search", "12",
-               "--check", "narrow=0", "sweep=0", "broad=0", "search=0", "--search-seed", "5000")
+    done = fit(out, maps, "--splits", str(split), "--methods", "adaptive-bn+finetune-16", "--calibration-search", "12",
+               "--check", *check)
     assert done.returncode == 0, done.stderr
     assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before  # nothing computed
-    rebuilt, shipped = (entry(path, 7, "adaptive-bn+finetune") for path in (maps / "calibration.json", SHIPPED))
+    rebuilt, shipped = (entry(path, split, "adaptive-bn+finetune") for path in (maps / "calibration.json", SHIPPED))
     assert rebuilt.pop("loo_error") == pytest.approx(shipped.pop("loo_error"), rel=1e-12, abs=0)
     assert rebuilt == shipped
     new, old = ((out / report.name).read_text().splitlines(), report.read_text().splitlines())
     assert new[3:] == old[3:]  # every table and verdict; line 2 names this invocation's machine and seconds
     assert new[2].partition("; the rows")[2] == old[2].partition("; the rows")[2]  # where the rows came from
-    assert "--check narrow=0 sweep=0 broad=0 search=0 --search-seed 5000`" in old[2]
+    assert f"--check {' '.join(check)}`" in old[2]
