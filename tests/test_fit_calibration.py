@@ -87,20 +87,28 @@ def test_split_13s_shipped_map_is_rebuilt_exactly_from_the_rows_it_was_fitted_to
             "they deploy at 73.1% to 75.7%") in text
 
 
-def test_at_split_13_the_committed_rows_are_reused_so_an_empty_out_rebuilds_the_shipped_map(tmp_path):
+SPLIT_13_SHIPPED = ("reconstruct-8", "finetune-16", "adaptive-bn-8", "distill-16", "reconstruct+finetune-8",
+                    "reconstruct+distill-8")  # adaptive-bn+finetune's was withdrawn
+
+
+def test_at_split_13_the_committed_rows_are_reused_so_an_empty_out_rebuilds_the_shipped_maps(tmp_path):
     """Split 13's raw accuracies and truths live in reward_fidelity.py's and ground_truth_check.py's files: with an
-    empty --out, the script reads them, measures and fine-tunes nothing (--out gets the report alone), and ships the
-    shipped entry again; the report counts the 46 rows it read (23 raw, 23 truths)."""
+    empty --out, the script reads them, measures and fine-tunes nothing (--out gets the report alone), and ships each
+    of the six shipped entries again; the report counts the 161 rows it read (6 x 23 raw, 23 truths)."""
+    from reward_fidelity import PROXIES
+
     out = tmp_path / "cal"
-    done = fit(out, tmp_path / "maps", "--splits", "13", timeout=300)  # measuring them all again takes an hour
+    done = fit(out, tmp_path / "maps", "--splits", "13", "--methods", *SPLIT_13_SHIPPED,
+               timeout=300)  # measuring them all again takes hours
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["split-13.md"]
-    rebuilt = entry(tmp_path / "maps" / "calibration.json", 13, "reconstruct")
-    shipped = entry(SHIPPED, 13, "reconstruct")
-    assert rebuilt.pop("search_networks") == 0
-    assert rebuilt.pop("loo_error") == pytest.approx(shipped.pop("loo_error"), rel=1e-12, abs=0)
-    assert rebuilt == shipped
-    assert "the rows of raw accuracies and truths it read, by where they were computed: 46 " in done.stdout
+    assert [p.name for p in out.iterdir()] == [f"split-13-{'-'.join(SPLIT_13_SHIPPED)}.md"]
+    for method in SPLIT_13_SHIPPED:
+        name = PROXIES[method].method
+        rebuilt, shipped = (entry(path, 13, name) for path in (tmp_path / "maps" / "calibration.json", SHIPPED))
+        assert rebuilt.pop("search_networks") == 0
+        assert rebuilt.pop("loo_error") == pytest.approx(shipped.pop("loo_error"), rel=1e-12, abs=0)
+        assert rebuilt == shipped, method
+    assert "the rows of raw accuracies and truths it read, by where they were computed: 161 " in done.stdout
 
 
 def test_a_split_without_a_map_gets_one_the_env_then_applies(tmp_path):
