@@ -57,15 +57,11 @@ def shipped_maps(config, split: int, methods: list[str]) -> dict[str, tuple[cali
     vectors: the first ``search_networks`` of calibration_search with the fit's panel seed) and how many networks it
     was fitted on; a method with no map there is left out."""
     digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
-    entries = json.loads((ckpt.bundled_dir() / calib.FILE_NAME).read_text())["fits"]
     out = {}
     for m in methods:
-        try:
-            fitted = calib.lookup(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])
-        except ValueError:
+        if (e := calib.stored(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])) is None:
             continue
-        e = next(e for e in entries if e["width"] == 8 and e["split_point"] == split and e["weights_sha256"] == digest
-                 and e["evaluation"] == calib.settings_key(PROXIES[m]))
+        fitted = calib.lookup(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])
         held = calibration_search(config, e.get("search_networks", 0), e["panel_seed"] - 1000)  # as ship_fits wrote it
         out[m] = (fitted, {json.dumps(list(k)) for k in held}, e["networks"])
     return out

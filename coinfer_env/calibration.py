@@ -138,16 +138,23 @@ def _from_entry(e: dict) -> Calibration:
     return Calibration(tuple(map(tuple, e["knots"])), e["kind"])
 
 
+def stored(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings) -> dict | None:
+    """The stored entry of the fit for these weights and settings (its map and provenance: how many networks, the
+    panel's seed, how many search-like designs, the ground truth), or None."""
+    fits, _ = _read(Path(directory) / FILE_NAME)
+    want = settings_key(settings)
+    return next((e for e in fits if _same(e, width, split_point, want) and e["weights_sha256"] == weights_sha256), None)
+
+
 def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings) -> Calibration:
     """The fit for these weights and settings, or a ValueError saying what exists, why a fit was withdrawn, and how
     to fit one."""
+    if (e := stored(directory, width, split_point, weights_sha256, settings)) is not None:
+        return _from_entry(e)
     path = Path(directory) / FILE_NAME
     want = settings_key(settings)
     fits, withdrawn = _read(path)
     entries = [e for e in fits if e["width"] == width and e["split_point"] == split_point]
-    for e in entries:
-        if e["evaluation"] == want and e["weights_sha256"] == weights_sha256:
-            return _from_entry(e)
     have = ", ".join(sorted({e["evaluation"]["method"] for e in entries})) or "none"
     why = "".join(f" Its fit was withdrawn: {w['reason']}." for w in withdrawn if _same(w, width, split_point, want))
     raise ValueError(
