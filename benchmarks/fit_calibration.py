@@ -55,6 +55,7 @@ from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibra
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
+from coinfer_env.architecture import full_kept
 from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
 from coinfer_env.hardware import device_name
@@ -244,11 +245,13 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
 
 
 def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]], truth: dict[str, list[float]],
-                  fits: dict[str, dict], constant: float, config, bps: int,
-                  bar: float = 3) -> tuple[list[str], dict[str, str]]:
+                  fits: dict[str, dict], constant: float, config, bps: int, bar: float = 3,
+                  calibration: tuple[dict[str, dict[str, float]], dict[str, float]] = ({}, {})
+                  ) -> tuple[list[str], dict[str, str]]:
     """How cost-only (``constant``: the calibration panel's mean truth), each raw proxy and its fitted map rank and
     read one held-out panel's truth (the mean of ``seeds``), and per method whose map misses the rule for keeping it
-    (the accuracy-error ``bar`` in points, and a reward tau at least its raw proxy's), with its figures."""
+    (the accuracy-error ``bar`` in points, and a reward tau at least its raw proxy's), with its figures and the
+    network it reads worst (``calibration``: the calibration panel's raw accuracies by method, and its mean truth)."""
     kept = list(truth)
     mean = {k: float(np.mean(v)) for k, v in truth.items()}
     acc = list(mean.values())
@@ -273,7 +276,33 @@ def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]]
             misses[m] = f"on the held-out {panel} panel ({len(kept)} networks, truth seeds {seeds}), {figures}"
         lines.append(f"{m}'s fitted map on this panel: {figures}: it {'meets' if keeps else 'misses'} the rule for "
                      f"keeping it (error at most {bar:g} points, and a tau at least the raw proxy's).")
+        if not keeps and m in calibration[0]:
+            lines.append(worst_text(m, mean, x, dict(zip(kept, mapped_by[m])), calibration[0][m], calibration[1], config))
     return lines, misses
+
+
+def worst_text(method: str, truth: dict[str, float], raw: dict[str, float], mapped: dict[str, float],
+               cal_raw: dict[str, float], cal_truth: dict[str, float], config, near: float = 0.03) -> str:
+    """The held-out network a map reads worst, and what the calibration networks of about its raw accuracy (within
+    ``near``) deploy at: where they spread widely, the raw accuracy alone cannot tell where that network deploys, and
+    no monotone map of it can."""
+    k = max(truth, key=lambda n: abs(mapped[n] - truth[n]))
+    error = abs(mapped[k] - truth[k])
+    ratio = float(np.mean(np.asarray(json.loads(k)) / np.asarray(full_kept(config))))
+    alike = sorted((a, cal_truth[n]) for n, a in cal_raw.items() if abs(a - raw[k]) <= near)
+    if not alike:
+        found = f"no calibration network has a raw accuracy within {near:g} of it"
+    elif len(alike) == 1:
+        found = (f"the one calibration network whose raw accuracy is within {near:g} of it (raw {alike[0][0]:.3f}) "
+                 f"deploys at {100 * alike[0][1]:.1f}%")
+    else:
+        found = (f"the {len(alike)} calibration networks whose raw accuracy is within {near:g} of it (raw "
+                 f"{alike[0][0]:.3f} to {alike[-1][0]:.3f}) deploy at {100 * min(t for _, t in alike):.1f}% to "
+                 f"{100 * max(t for _, t in alike):.1f}%")
+    mean_error = 100 * float(np.mean([abs(mapped[n] - truth[n]) for n in truth]))
+    return (f"It reads worst the network whose preserved ratios average {ratio:.2f}: raw {raw[k]:.3f}, read as "
+            f"{100 * mapped[k]:.1f}%, deployed at {100 * truth[k]:.1f}%, {100 * error:.1f} points off, which is "
+            f"{100 * error / len(truth):.1f} of the panel's mean error of {mean_error:.1f} points; {found}.")
 
 
 LOO_PANEL = "the calibration panel (leave-one-out)"
@@ -352,7 +381,8 @@ def main() -> None:
             held_raw = proxies(split, checked[panel], trained, data, args.methods, args.out / "proxies.csv")
             held = truths(split, checked[panel], trained, data, args.epochs, seeds, args.out / "truth.csv")
             lines, missed = check_section(panel, seeds, held_raw, held, fits, constant, trained.config,
-                                          trained.bits_per_symbol, args.bar)
+                                          trained.bits_per_symbol, args.bar,
+                                          (raw, {k: float(np.mean(v)) for k, v in truth.items()}))
             sections.append("\n".join(lines) + "\n")
             for m, why in missed.items():
                 misses[m].append((panel, why))

@@ -226,11 +226,14 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
     assert "(noise ceiling)" in text and "| proxy reconstruct-8 + the fitted line map |" in text
     assert f"reconstruct-8's fitted map on this panel: accuracy error {error:.1f} points (the bar: 3)" in text
     if keeps:
-        assert "it meets the rule" in text and "| line |" in text
+        assert "it meets the rule" in text and "| line |" in text and "It reads worst" not in text
         assert entry(maps / "calibration.json", 4, "reconstruct")["kind"] == "line"
         assert withdrawn(maps) == withdrawn(SHIPPED.parent)  # split 4 had no record to clear; the others stay
     else:
         assert "it misses the rule" in text and "| none: its line map misses the rule on sweep |" in text
+        # the second sweep network (raw 0.7, read 0.9) deploys at 0.95: 5 points off, half of them in the mean of 2
+        assert ("raw 0.700, read as 90.0%, deployed at 95.0%, 5.0 points off, which is 2.5 of the panel's mean error "
+                "of 3.5 points; no calibration network has a raw accuracy within 0.03 of it.") in text
         assert not [e for e in json.loads((maps / "calibration.json").read_text())["fits"] if e["split_point"] == 4]
         assert [w["split_point"] for w in withdrawn(maps)] == [4] + [w["split_point"] for w in withdrawn(SHIPPED.parent)]
         with pytest.raises(ValueError, match="fit_calibration.py --splits 4") as refused:
@@ -454,3 +457,24 @@ def test_an_adaptive_bn_finetune_map_is_rebuilt_from_the_committed_rows(tmp_path
     assert new[3:] == old[3:]  # every table and verdict; line 2 names this invocation's machine and seconds
     assert new[2].partition("; the rows")[2] == old[2].partition("; the rows")[2]  # where the rows came from
     assert f"--check {' '.join(check)}`" in old[2]
+
+
+def test_the_network_a_map_reads_worst_is_named_with_what_calibration_networks_of_its_raw_accuracy_deploy_at():
+    """Hand-made figures: of two held-out networks, the first is read 18 points off (0.60 for 0.42), the second 1;
+    two calibration networks lie within 0.03 of its raw 0.16 (0.14 and 0.18, deploying at 61% and 64%), a third
+    (0.40) does not. Its preserved ratios are all 1, the other's as low as they go."""
+    from fit_calibration import worst_text
+    from reward_fidelity import bundled_tiny
+
+    from coinfer_env.architecture import full_kept
+
+    config = bundled_tiny(4).config
+    whole, least = json.dumps(full_kept(config)), json.dumps([1] * len(full_kept(config)))
+    truth, raw, mapped = {whole: 0.42, least: 0.70}, {whole: 0.16, least: 0.5}, {whole: 0.60, least: 0.71}
+    cal_raw, cal_truth = {"c": 0.14, "d": 0.18, "e": 0.40}, {"c": 0.61, "d": 0.64, "e": 0.70}
+    assert worst_text("m", truth, raw, mapped, cal_raw, cal_truth, config) == (
+        "It reads worst the network whose preserved ratios average 1.00: raw 0.160, read as 60.0%, deployed at 42.0%, "
+        "18.0 points off, which is 9.0 of the panel's mean error of 9.5 points; the 2 calibration networks whose raw "
+        "accuracy is within 0.03 of it (raw 0.140 to 0.180) deploy at 61.0% to 64.0%.")
+    one = worst_text("m", truth, raw, mapped, {"c": 0.14}, cal_truth, config)
+    assert one.endswith("the one calibration network whose raw accuracy is within 0.03 of it (raw 0.140) deploys at 61.0%.")
