@@ -277,11 +277,11 @@ def check_section(panel: str, seeds: list[int], raw: dict[str, dict[str, float]]
         lines.append(f"{m}'s fitted map on this panel: {figures}: it {'meets' if keeps else 'misses'} the rule for "
                      f"keeping it (error at most {bar:g} points, and a tau at least the raw proxy's).")
         if not keeps and m in calibration[0]:
-            lines.append(worst_text(m, mean, x, dict(zip(kept, mapped_by[m])), calibration[0][m], calibration[1], config))
+            lines.append(worst_text(mean, x, dict(zip(kept, mapped_by[m])), calibration[0][m], calibration[1], config))
     return lines, misses
 
 
-def worst_text(method: str, truth: dict[str, float], raw: dict[str, float], mapped: dict[str, float],
+def worst_text(truth: dict[str, float], raw: dict[str, float], mapped: dict[str, float],
                cal_raw: dict[str, float], cal_truth: dict[str, float], config, near: float = 0.03) -> str:
     """The held-out network a map reads worst, and what the calibration networks of about its raw accuracy (within
     ``near``) deploy at: where they spread widely, the raw accuracy alone cannot tell where that network deploys, and

@@ -472,9 +472,9 @@ def test_the_network_a_map_reads_worst_is_named_with_what_calibration_networks_o
     whole, least = json.dumps(full_kept(config)), json.dumps([1] * len(full_kept(config)))
     truth, raw, mapped = {whole: 0.42, least: 0.70}, {whole: 0.16, least: 0.5}, {whole: 0.60, least: 0.71}
     cal_raw, cal_truth = {"c": 0.14, "d": 0.18, "e": 0.40}, {"c": 0.61, "d": 0.64, "e": 0.70}
-    assert worst_text("m", truth, raw, mapped, cal_raw, cal_truth, config) == (
+    assert worst_text(truth, raw, mapped, cal_raw, cal_truth, config) == (
         "It reads worst the network whose preserved ratios average 1.00: raw 0.160, read as 60.0%, deployed at 42.0%, "
         "18.0 points off, which is 9.0 of the panel's mean error of 9.5 points; the 2 calibration networks whose raw "
         "accuracy is within 0.03 of it (raw 0.140 to 0.180) deploy at 61.0% to 64.0%.")
-    one = worst_text("m", truth, raw, mapped, {"c": 0.14}, cal_truth, config)
+    one = worst_text(truth, raw, mapped, {"c": 0.14}, cal_truth, config)
     assert one.endswith("the one calibration network whose raw accuracy is within 0.03 of it (raw 0.140) deploys at 61.0%.")
