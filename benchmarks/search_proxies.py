@@ -11,8 +11,8 @@ chooses nothing; the figures say which proxy a next map should be built on. Each
 map shipped beside the weights at the split (what ``calibrated=True`` applies), where none of the table's designs was
 in that map's fit: a held-out reading that costs no compute.
 
-Designs: at split 7, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its two
-``--check search`` panels (seeds 4000 and 5000); at split 13, ground_truth_check.py's 32. Below the table of all
+Designs: at splits 4, 7 and 16, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its
+``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32. Below the table of all
 the split's designs, one table per group of them (by the seed that drew it), so a group that is easier to order
 than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
@@ -32,7 +32,6 @@ from fit_calibration import proxies
 from general_calibration import load
 from ground_truth_check import compare
 from reward_fidelity import PROXIES, bundled_tiny, calibration_search, hosts_text, read_rows, search_designs
-from transfer_calibration import SEARCH as CALIBRATION_SEARCH
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
@@ -41,7 +40,11 @@ from coinfer_env.hardware import device_name
 
 RESULTS = Path("docs/results/calibration")
 # fit_calibration's --check search designs with truths, by split: their --search-seed -> how many
-FRESH_SEARCH = {7: {4000: 16, 5000: 16}}
+# The search-like designs with committed seed-0 export truths, by split: the first N of calibration_search (seed
+# 3000; fit_calibration.py --calibration-search, and at split 13 ground_truth_check.py's 32) and fit_calibration.py's
+# --check search panels, by the seed that drew them.
+CALIBRATION_SEARCH = {4: 12, 7: 12, 13: 32, 16: 12}
+FRESH_SEARCH = {4: {4000: 16}, 7: {4000: 16, 5000: 16}, 16: {4000: 16}}
 
 
 def designs(config, split: int) -> dict[str, list[str]]:

@@ -75,3 +75,43 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     assert name not in everything and "adaptive-bn+finetune-16's shipped map was fitted on 12 of these designs" in everything
     row = next(line for line in alone.splitlines() if line.startswith(name)).split(" | ")
     assert row[1].startswith(f"{tau:.2f} [") and row[5] == f"{error:.1f}"
+
+
+def test_at_split_4_the_shipped_map_is_judged_on_all_the_search_like_designs_fit_calibration_fine_tuned(tmp_path):
+    """Split 4's designs are fit_calibration.py's: seed 3000's 12 (--calibration-search 12) and seed 4000's 16
+    (--check search=0), all with committed raw accuracies and truths, so nothing is appended. The shipped
+    ``reconstruct`` map was fitted on the 23 fixed networks alone, so it is judged on the table of all 28, with scipy's
+    tau and the mean error of the map computed here."""
+    for part in ("calibration", "reward_fidelity"):
+        shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
+    results = tmp_path / "docs" / "results" / "calibration"
+    before = (results / "proxies.csv").read_text()
+    done = subprocess.run([sys.executable, str(SCRIPT), "--split", "4", "--methods", "reconstruct-8", "--threads", "1"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (results / "proxies.csv").read_text() == before
+    from reward_fidelity import PROXIES, bundled_tiny, calibration_search, reward, search_designs
+
+    from coinfer_env import calibration, checkpoints
+
+    trained = bundled_tiny(4)
+    config = trained.config
+    designs = {json.dumps(list(k)) for k in list(calibration_search(config, 12, 0)) + list(search_designs(config, 16, 4000))}
+    truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
+             if r["split"] == "4" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in designs}
+    fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 4, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 4),
+                                PROXIES["reconstruct-8"])
+    mapped = {r["kept"]: fitted(float(r["proxy_accuracy"])) for r in rows(results / "proxies.csv")
+              if r["split"] == "4" and r["method"] == "reconstruct-8" and r["kept"] in designs}
+    assert len(designs) == len(truth) == len(mapped) == 28
+
+    def rewards(acc: dict) -> list[float]:
+        return [reward(config, json.loads(k), acc[k], trained.bits_per_symbol) for k in sorted(designs)]
+    tau = kendalltau(rewards(mapped), rewards(truth)).statistic
+    error = 100 * sum(abs(mapped[k] - truth[k]) for k in designs) / len(designs)
+    text = (results / "search-proxies-split-04.md").read_text()
+    assert "28 search-like designs" in text
+    everything = text.split("\n## ")[0]
+    row = next(line for line in everything.splitlines()
+               if line.startswith("| reconstruct-8 + its shipped isotonic map (fitted on 23 networks, none of these) |"))
+    assert row.split(" | ")[1].startswith(f"{tau:.2f} [") and row.split(" | ")[5] == f"{error:.1f}"
