@@ -34,7 +34,7 @@ from coinfer_env import checkpoints as ckpt
 
 SHIFT = CANDIDATES["shift"]
 OWN = 7  # the uniformly pruned networks that close reward_fidelity.panels' calibration panel
-SEARCH = {7: 12, 13: 32}  # search-like designs with committed truths, by split
+SEARCH = {7: 12, 13: 32}  # search-like designs with committed truths when transfer.md was judged; search_proxies.CALIBRATION_SEARCH lists every split's now
 NO_OWN_MAP = (7, 16)  # the splits where this map may ship: no map of their own ships
 TRUTH = "10-epoch whole-network fine-tune from the pruned network (the export recipe), seeds [0], test accuracy"
 
