@@ -39,10 +39,9 @@ from coinfer_env.data import load_subset
 from coinfer_env.hardware import device_name
 
 RESULTS = Path("docs/results/calibration")
-# fit_calibration's --check search designs with truths, by split: their --search-seed -> how many
 # The search-like designs with committed seed-0 export truths, by split: the first N of calibration_search (seed
 # 3000; fit_calibration.py --calibration-search, and at split 13 ground_truth_check.py's 32) and fit_calibration.py's
-# --check search panels, by the seed that drew them.
+# --check search panels (their --search-seed -> how many).
 CALIBRATION_SEARCH = {4: 12, 7: 12, 13: 32, 16: 12}
 FRESH_SEARCH = {4: {4000: 16}, 7: {4000: 16, 5000: 16}, 16: {4000: 16}}
 
@@ -64,9 +63,8 @@ def shipped_maps(config, split: int, methods: list[str]) -> dict[str, tuple[cali
     for m in methods:
         if (e := calib.stored(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])) is None:
             continue
-        fitted = calib.lookup(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])
         held = calibration_search(config, e.get("search_networks", 0), e["panel_seed"] - 1000)  # as ship_fits wrote it
-        out[m] = (fitted, {json.dumps(list(k)) for k in held}, e["networks"])
+        out[m] = (calib.from_entry(e), {json.dumps(list(k)) for k in held}, e["networks"])
     return out
 
 

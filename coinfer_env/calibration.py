@@ -132,7 +132,8 @@ def _same(e: dict, width: int, split_point: int, key: dict) -> bool:
     return e["width"] == width and e["split_point"] == split_point and e["evaluation"] == key
 
 
-def _from_entry(e: dict) -> Calibration:
+def from_entry(e: dict) -> Calibration:
+    """The map of a stored entry (as :func:`stored` returns it)."""
     if "knots" not in e:  # written before the isotonic kind: a line
         return Calibration.line(e["slope"], e["intercept"])
     return Calibration(tuple(map(tuple, e["knots"])), e["kind"])
@@ -150,7 +151,7 @@ def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, s
     """The fit for these weights and settings, or a ValueError saying what exists, why a fit was withdrawn, and how
     to fit one."""
     if (e := stored(directory, width, split_point, weights_sha256, settings)) is not None:
-        return _from_entry(e)
+        return from_entry(e)
     path = Path(directory) / FILE_NAME
     want = settings_key(settings)
     fits, withdrawn = _read(path)
