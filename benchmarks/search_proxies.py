@@ -17,6 +17,14 @@ the split's designs, one table per group of them (by the seed that drew it), so 
 than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
 results/calibration/search-proxies-split-<S>.md.
+
+The rule for keeping a map (fit_calibration.keep_rule: an accuracy error of at most 3 points and a reward tau at least
+the raw proxy's) applies to every map shipped at the split on each group of designs none of which was in its fit
+(docs/environment.md, "The rule for keeping a map, applied to the maps shipped before their search-like designs
+existed"): the report's last section gives each verdict, and ``--withdraw`` withdraws each shipped map that misses on
+any group (calibration.withdraw, which keeps the map in its record, so a rerun judges it again as "its withdrawn
+map"). ``--calibration-dir`` reads (and with ``--withdraw`` writes) another calibration.json than the one beside the
+weights.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from fit_calibration import proxies
+from fit_calibration import keep_rule, proxies
 from general_calibration import load
 from ground_truth_check import compare
 from reward_fidelity import PROXIES, bundled_tiny, calibration_search, hosts_text, read_rows, search_designs
@@ -54,22 +63,36 @@ def designs(config, split: int) -> dict[str, list[str]]:
     return {f"seed {seed}": sorted({json.dumps(list(k)) for k in kept}) for seed, kept in drawn.items()}
 
 
-def shipped_maps(config, split: int, methods: list[str]) -> dict[str, tuple[calib.Calibration, set[str], int]]:
-    """method -> its map shipped beside the weights at ``split``, the search-like designs its fit holds (JSON kept
-    vectors: the first ``search_networks`` of calibration_search with the fit's panel seed) and how many networks it
-    was fitted on; a method with no map there is left out."""
+class Judged(NamedTuple):
+    """A method's map at the split, as judged here."""
+
+    fitted: calib.Calibration
+    held: set[str]  # the search-like designs its fit holds (JSON kept vectors)
+    networks: int  # how many networks it was fitted on
+    withdrawn: bool  # taken out (its record keeps it): calibrated=True refuses it
+
+
+def split_maps(config, split: int, methods: list[str], directory: Path) -> dict[str, Judged]:
+    """method -> its map at ``split`` in ``directory``'s calibration.json for the bundled weights: the shipped one, or
+    else the one a withdrawal record keeps; a method with neither is left out."""
     digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
     out = {}
     for m in methods:
-        if (e := calib.stored(ckpt.bundled_dir(), 8, split, digest, PROXIES[m])) is None:
+        e = calib.stored(directory, 8, split, digest, PROXIES[m])
+        withdrawn = e is None
+        if withdrawn and (e := calib.withdrawn_entry(directory, 8, split, digest, PROXIES[m])) is None:
             continue
         held = calibration_search(config, e.get("search_networks", 0), e["panel_seed"] - 1000)  # as ship_fits wrote it
-        out[m] = (calib.from_entry(e), {json.dumps(list(k)) for k in held}, e["networks"])
+        out[m] = Judged(calib.from_entry(e), {json.dumps(list(k)) for k in held}, e["networks"], withdrawn)
     return out
 
 
+def map_name(m: str, judged: Judged) -> str:
+    return f"{m} + its {'withdrawn' if judged.withdrawn else 'shipped'} {judged.fitted.kind} map"
+
+
 def table(kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, float], config, bps: int,
-          rows: list[dict], methods: list[str], maps: dict[str, tuple[calib.Calibration, set[str], int]]) -> list[str]:
+          rows: list[dict], methods: list[str], maps: dict[str, Judged]) -> list[str]:
     """How cost-only, each raw proxy and each shipped map of ``maps`` that holds none of ``kept`` rank and read the
     truth of ``kept``, with each proxy's median seconds over ``rows`` (every design of the split, so a group's table
     repeats the split's figure); below the table, which maps were left out for holding some of ``kept``."""
@@ -85,18 +108,38 @@ def table(kept: list[str], raw: dict[str, dict[str, float]], truth: dict[str, fl
         lines.append(compare(f"raw {m}", kept, truth, [raw[m][k] for k in kept], config, bps) + f" {cost:.1f} |")
         if m not in maps:
             continue
-        fitted, held, networks = maps[m]
-        if shared := held & set(kept):
-            notes.append(f"{m}'s shipped map was fitted on {len(shared)} of these designs, so it is not judged here.")
+        judged = maps[m]
+        if shared := judged.held & set(kept):
+            notes.append(f"{m}'s {'withdrawn' if judged.withdrawn else 'shipped'} map was fitted on {len(shared)} of "
+                         "these designs, so it is not judged here.")
             continue
-        lines.append(compare(f"{m} + its shipped {fitted.kind} map (fitted on {networks} networks, none of these)",
-                             kept, truth, [fitted(raw[m][k]) for k in kept], config, bps) + f" {cost:.1f} |")
+        lines.append(compare(f"{map_name(m, judged)} (fitted on {judged.networks} networks, none of these)",
+                             kept, truth, [judged.fitted(raw[m][k]) for k in kept], config, bps) + f" {cost:.1f} |")
     return lines + (["", *notes] if notes else [])
 
 
+def verdicts(groups: dict[str, list[str]], raw: dict[str, dict[str, float]], truth: dict[str, float], config,
+             bps: int, maps: dict[str, Judged]) -> tuple[list[str], dict[str, list[str]]]:
+    """The rule for keeping a map on each group of designs none of which is in the map's fit: a line per verdict, and
+    per method the groups where its map misses, with the figures."""
+    lines, misses = [], {m: [] for m in maps}
+    for name, kept in groups.items():
+        for m, judged in maps.items():
+            if judged.held & set(kept):
+                continue
+            keeps, figures = keep_rule(kept, truth, [raw[m][k] for k in kept], [judged.fitted(raw[m][k]) for k in kept],
+                                       config, bps)
+            lines.append(f"- {map_name(m, judged)}, on the {len(kept)} designs of {name}: {figures}: it "
+                         f"{'meets' if keeps else 'misses'} the rule.")
+            if not keeps:
+                misses[m].append(f"on the {len(kept)} search-like designs of {name} (truth: the export recipe, seed 0), "
+                                 f"{figures}")
+    return lines, misses
+
+
 def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, float]], truth: dict[str, float],
-           config, bps: int, rows: list[dict], seconds: float, methods: list[str]) -> str:
-    maps = shipped_maps(config, split, methods)
+           config, bps: int, rows: list[dict], seconds: float, methods: list[str], maps: dict[str, Judged],
+           rule: list[str]) -> str:
     kept = sorted({k for group in groups.values() for k in group})
     acc = [truth[k] for k in kept]
     lines = [f"# Raw proxies on search-like designs, Tiny id, split {split}", "",
@@ -107,12 +150,16 @@ def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, fl
              f"{100 * min(acc):.1f}-{100 * max(acc):.1f}%). Each proxy is raw: no map is fitted, so the accuracy "
              "error only says how far below deployment it reads; the taus and the regret are what a map cannot change "
              "(a monotone map keeps the accuracy order). A shipped map (`calibrated=True`) is judged in each table whose "
-             "designs it was not fitted on.", "",
+             "designs it was not fitted on; so is a withdrawn one, from the map its withdrawal record keeps.", "",
              *table(kept, raw, truth, config, bps, rows, methods, maps)]
     for name, group in groups.items() if len(groups) > 1 else ():
         lines += ["", f"## The {len(group)} designs of {name} alone", "", "(Median seconds: over all the split's designs, "
                   "as above.)", "",
                   *table(group, raw, truth, config, bps, rows, methods, maps)]
+    lines += ["", "## The rule for keeping a map, on each group of designs the map never saw", "",
+              "An accuracy error of at most 3 points, and a reward tau at least the raw proxy's (fit_calibration.py's "
+              "keep_rule); a shipped map that misses on any group is withdrawn by `--withdraw`.", "",
+              *(rule or ["No map at this split is judged on a group it never saw."])]
     return "\n".join(lines) + "\n"
 
 
@@ -121,7 +168,13 @@ def main() -> None:
     p.add_argument("--split", type=int, required=True, choices=sorted(CALIBRATION_SEARCH))
     p.add_argument("--methods", nargs="+", default=list(PROXIES), choices=list(PROXIES))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--calibration-dir", type=Path, default=ckpt.bundled_dir(),
+                   help="the calibration.json whose maps are judged (and, with --withdraw, withdrawn)")
+    p.add_argument("--withdraw", action="store_true",
+                   help="withdraw each shipped map that misses the rule for keeping a map on any group it never saw")
     args = p.parse_args()
+    if not (args.calibration_dir / calib.FILE_NAME).is_file():
+        p.error(f"--calibration-dir {args.calibration_dir} is invalid: it holds no {calib.FILE_NAME}")
     torch.set_num_threads(args.threads)
     started = time.time()
     trained = bundled_tiny(args.split)
@@ -134,9 +187,21 @@ def main() -> None:
     wanted = set(kept)
     rows = [r for r in read_rows(RESULTS / "proxies.csv")
             if int(r["split"]) == args.split and r["kept"] in wanted and r["method"] in args.methods]
-    text = report(args.split, groups, raw, truth, trained.config, trained.bits_per_symbol, rows, time.time() - started,
-                  args.methods)
+    bps = trained.bits_per_symbol
     out = RESULTS / f"search-proxies-split-{args.split:02d}.md"
+    maps = split_maps(trained.config, args.split, args.methods, args.calibration_dir)
+    _, misses = verdicts(groups, raw, truth, trained.config, bps, maps)
+    for m in (m for m in misses if misses[m] and not maps[m].withdrawn and args.withdraw):
+        calib.withdraw(args.calibration_dir, 8, args.split, PROXIES[m],
+                       f"its {maps[m].fitted.kind} map, fitted on {maps[m].networks} networks, missed the rule for "
+                       "keeping a map (on each held-out panel, an accuracy error of at most 3 points and a reward tau "
+                       "at least the raw proxy's) on search-like designs it never saw: " + "; ".join(misses[m])
+                       + f" (benchmarks/search_proxies.py --withdraw; {out})")
+        print(f"withdrew {m}'s map at split {args.split}", flush=True)
+    maps = split_maps(trained.config, args.split, args.methods, args.calibration_dir)  # after any withdrawal
+    rule, _ = verdicts(groups, raw, truth, trained.config, bps, maps)
+    text = report(args.split, groups, raw, truth, trained.config, bps, rows, time.time() - started, args.methods,
+                  maps, rule)
     ckpt.atomic_write(out, lambda tmp: tmp.write_text(text))
     print(text)
 

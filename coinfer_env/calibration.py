@@ -31,7 +31,10 @@ File format (``calibration.json`` beside the weights)::
 ``panels(config, panel_size, panel_seed - 1000)`` plus, where ``search_seed`` is
 present, the first ``search_networks`` designs of its ``calibration_search``. A
 ``withdrawn`` record (optional) names a fit that a held-out check took out
-(fit_calibration.py ``--check``), and why; ``lookup``'s refusal quotes it.
+(fit_calibration.py ``--check``, search_proxies.py ``--withdraw``), and why; ``lookup``'s
+refusal quotes it. Where a fit was shipped when it was withdrawn, the record keeps that
+entry whole under ``"fit"``: ``lookup`` never applies it, but the figures that withdrew
+it can be recomputed (:func:`withdrawn_entry`).
 """
 
 from __future__ import annotations
@@ -147,6 +150,16 @@ def stored(directory: Path, width: int, split_point: int, weights_sha256: str, s
     return next((e for e in fits if _same(e, width, split_point, want) and e["weights_sha256"] == weights_sha256), None)
 
 
+def withdrawn_entry(directory: Path, width: int, split_point: int, weights_sha256: str,
+                    settings: EvalSettings) -> dict | None:
+    """The entry a withdrawal took out of the fits for these weights and settings (as :func:`stored` returned it while
+    it shipped), or None. For judging it again only: ``lookup`` refuses a withdrawn fit."""
+    _, withdrawn = _read(Path(directory) / FILE_NAME)
+    want = settings_key(settings)
+    return next((w["fit"] for w in withdrawn if _same(w, width, split_point, want) and "fit" in w
+                 and w["fit"]["weights_sha256"] == weights_sha256), None)
+
+
 def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings) -> Calibration:
     """The fit for these weights and settings, or a ValueError saying what exists, why a fit was withdrawn, and how
     to fit one."""
@@ -181,11 +194,15 @@ def save(directory: Path, width: int, split_point: int, weights_sha256: str, set
 
 def withdraw(directory: Path, width: int, split_point: int, settings: EvalSettings, reason: str) -> None:
     """Take the fit for (width, split, settings) out of ``directory/calibration.json``, atomically, and record
-    ``reason``, which ``lookup``'s refusal then quotes."""
+    ``reason``, which ``lookup``'s refusal then quotes. The record keeps the fit it takes out (or, where none ships,
+    the one an earlier record kept), so it can be judged again."""
     path = Path(directory) / FILE_NAME
     key = settings_key(settings)
     fits, withdrawn = _read(path)
-    record = {"width": width, "split_point": split_point, "evaluation": key, "reason": reason}
+    taken = [e for e in fits if _same(e, width, split_point, key)]
+    taken += [w["fit"] for w in withdrawn if _same(w, width, split_point, key) and "fit" in w]
+    record = {"width": width, "split_point": split_point, "evaluation": key, "reason": reason,
+              **({"fit": taken[0]} if taken else {})}
     _write(path, [e for e in fits if not _same(e, width, split_point, key)],
            [w for w in withdrawn if not _same(w, width, split_point, key)] + [record])
 

@@ -193,8 +193,17 @@ def test_a_withdrawn_fit_is_refused_with_its_reason_until_a_new_fit_replaces_it(
     settings, other = EvalSettings("adaptive-bn", bn_batches=1), EvalSettings("adaptive-bn", bn_batches=2)
     for s in (settings, other):
         calib.save(tmp_path, 8, 1, "abc", s, calib.Calibration.line(0.5, 0.4))
+    shipped = calib.stored(tmp_path, 8, 1, "abc", settings)
     calib.withdraw(tmp_path, 8, 1, settings, "it missed the held-out check")
     with pytest.raises(ValueError, match="Its fit was withdrawn: it missed the held-out check. Fit one with"):
+        calib.lookup(tmp_path, 8, 1, "abc", settings)
+    assert calib.stored(tmp_path, 8, 1, "abc", settings) is None
+    # the record keeps the entry it took out, whole, so it can be judged again; for other weights there is none
+    assert calib.withdrawn_entry(tmp_path, 8, 1, "abc", settings) == shipped
+    assert calib.withdrawn_entry(tmp_path, 8, 1, "other weights", settings) is None
+    calib.withdraw(tmp_path, 8, 1, settings, "a second check")  # nothing ships now: the earlier record's fit stays
+    assert calib.withdrawn_entry(tmp_path, 8, 1, "abc", settings) == shipped
+    with pytest.raises(ValueError, match="Its fit was withdrawn: a second check. Fit one with"):
         calib.lookup(tmp_path, 8, 1, "abc", settings)
     assert calib.lookup(tmp_path, 8, 1, "abc", other)(0.5) == pytest.approx(0.65)  # the other settings' fit stays
     calib.save(tmp_path, 8, 1, "abc", settings, calib.Calibration.line(1.0, 0.1))

@@ -77,41 +77,71 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     assert row[1].startswith(f"{tau:.2f} [") and row[5] == f"{error:.1f}"
 
 
-def test_at_split_4_the_shipped_map_is_judged_on_all_the_search_like_designs_fit_calibration_fine_tuned(tmp_path):
+def test_at_split_4_the_map_is_judged_on_each_group_and_withdrawn_for_missing_the_rule(tmp_path):
     """Split 4's designs are fit_calibration.py's: seed 3000's 12 (--calibration-search 12) and seed 4000's 16
-    (--check search=0), all with committed raw accuracies and truths, so nothing is appended. The shipped
-    ``reconstruct`` map was fitted on the 23 fixed networks alone, so it is judged on the table of all 28, with scipy's
-    tau and the mean error of the map computed here."""
+    (--check search=0), all with committed raw accuracies and truths, so nothing is appended. The ``reconstruct`` map
+    (shipped, or kept by its withdrawal record) was fitted on the 23 fixed networks alone, so it is judged on the table
+    of all 28 and on each group, with scipy's tau and the map's mean error computed here. With --withdraw on a copy of
+    the calibration.json where it ships, it is withdrawn, its record keeping the entry whole and quoting each group's
+    error; the rerun's table names it withdrawn, and a second --withdraw changes nothing."""
     for part in ("calibration", "reward_fidelity"):
         shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
     results = tmp_path / "docs" / "results" / "calibration"
     before = (results / "proxies.csv").read_text()
-    done = subprocess.run([sys.executable, str(SCRIPT), "--split", "4", "--methods", "reconstruct-8", "--threads", "1"],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (results / "proxies.csv").read_text() == before
     from reward_fidelity import PROXIES, bundled_tiny, calibration_search, reward, search_designs
 
     from coinfer_env import calibration, checkpoints
 
+    digest = checkpoints.split_digest(checkpoints.bundled_dir(), 8, 4)
+    settings = PROXIES["reconstruct-8"]
+    shipped = (calibration.stored(checkpoints.bundled_dir(), 8, 4, digest, settings)
+               or calibration.withdrawn_entry(checkpoints.bundled_dir(), 8, 4, digest, settings))
+    maps = tmp_path / "maps"
+    calibration.save(maps, 8, 4, digest, settings, calibration.from_entry(shipped),
+                     **{k: v for k, v in shipped.items() if k not in ("width", "split_point", "weights_sha256",
+                                                                      "evaluation", "kind", "knots")})
+    assert calibration.stored(maps, 8, 4, digest, settings) == shipped
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, str(SCRIPT), "--split", "4", "--methods", "reconstruct-8", "--threads",
+                               "1", "--calibration-dir", str(maps), "--withdraw"], capture_output=True, text=True,
+                              cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return (maps / "calibration.json").read_text()
+
+    after = run()
+    assert (results / "proxies.csv").read_text() == before
+    assert calibration.stored(maps, 8, 4, digest, settings) is None
+    assert calibration.withdrawn_entry(maps, 8, 4, digest, settings) == shipped
+    assert run() == after  # already withdrawn: nothing more to do
+
     trained = bundled_tiny(4)
     config = trained.config
-    designs = {json.dumps(list(k)) for k in list(calibration_search(config, 12, 0)) + list(search_designs(config, 16, 4000))}
+    groups = {"seed 3000": {json.dumps(list(k)) for k in calibration_search(config, 12, 0)},
+              "seed 4000": {json.dumps(list(k)) for k in search_designs(config, 16, 4000)}}
+    designs = groups["seed 3000"] | groups["seed 4000"]
     truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
              if r["split"] == "4" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in designs}
-    fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 4, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 4),
-                                PROXIES["reconstruct-8"])
+    fitted = calibration.from_entry(shipped)
     mapped = {r["kept"]: fitted(float(r["proxy_accuracy"])) for r in rows(results / "proxies.csv")
               if r["split"] == "4" and r["method"] == "reconstruct-8" and r["kept"] in designs}
     assert len(designs) == len(truth) == len(mapped) == 28
 
-    def rewards(acc: dict) -> list[float]:
-        return [reward(config, json.loads(k), acc[k], trained.bits_per_symbol) for k in sorted(designs)]
-    tau = kendalltau(rewards(mapped), rewards(truth)).statistic
-    error = 100 * sum(abs(mapped[k] - truth[k]) for k in designs) / len(designs)
+    def rewards(acc: dict, kept: set[str]) -> list[float]:
+        return [reward(config, json.loads(k), acc[k], trained.bits_per_symbol) for k in sorted(kept)]
+
+    def error(kept: set[str]) -> float:
+        return 100 * sum(abs(mapped[k] - truth[k]) for k in kept) / len(kept)
+
+    reason = json.loads(after)["withdrawn"][0]["reason"]
+    for name, kept in groups.items():
+        assert f"on the {len(kept)} search-like designs of {name} (truth: the export recipe, seed 0), accuracy error " \
+               f"{error(kept):.1f} points" in reason
+    tau = kendalltau(rewards(mapped, designs), rewards(truth, designs)).statistic
     text = (results / "search-proxies-split-04.md").read_text()
     assert "28 search-like designs" in text
     everything = text.split("\n## ")[0]
     row = next(line for line in everything.splitlines()
-               if line.startswith("| reconstruct-8 + its shipped isotonic map (fitted on 23 networks, none of these) |"))
-    assert row.split(" | ")[1].startswith(f"{tau:.2f} [") and row.split(" | ")[5] == f"{error:.1f}"
+               if line.startswith("| reconstruct-8 + its withdrawn isotonic map (fitted on 23 networks, none of these) |"))
+    assert row.split(" | ")[1].startswith(f"{tau:.2f} [") and row.split(" | ")[5] == f"{error(designs):.1f}"
+    assert "reconstruct-8 + its withdrawn isotonic map, on the 16 designs of seed 4000: accuracy error" in text
