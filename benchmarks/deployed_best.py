@@ -167,8 +167,9 @@ def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: d
     if measured is None and not all(d["default_evaluation"] for d in designs.values()):
         return ["", "(No fidelity table: a run searched with another evaluation than the default.)"]
     config, bps = trained.config, trained.bits_per_symbol
-    fitted = split_map(args, method)
-    where = f"the map in {args.calibration_dir}" if args.calibration_dir else "the shipped map"
+    fitted, withdrawn = split_map(args, method)
+    where = (f"the {'withdrawn ' if withdrawn else ''}map in {args.calibration_dir}" if args.calibration_dir else
+             "the withdrawn map (its withdrawal record's: calibrated=True refuses it)" if withdrawn else "the shipped map")
     rng = np.random.default_rng(0)
     first, second = (args.truth_seeds + [None])[:2]
     ceiling = (f"noise ceiling: seed {second}'s deployed reward against seed {first}'s" if second is not None
@@ -201,10 +202,16 @@ def fidelity(args: argparse.Namespace, designs: dict, deployed: dict, by_seed: d
     return lines
 
 
-def split_map(args: argparse.Namespace, method: str) -> calib.Calibration:
-    """``method``'s map at the split, from --calibration-dir or the one shipped beside the weights."""
-    return calib.lookup(args.calibration_dir or ckpt.bundled_dir(), 8, args.split,
-                        ckpt.split_digest(ckpt.bundled_dir(), 8, args.split), PROXIES[method])
+def split_map(args: argparse.Namespace, method: str) -> tuple[calib.Calibration, bool]:
+    """``method``'s map at the split, from --calibration-dir or else beside the weights: the shipped one, or else the
+    one its withdrawal record keeps (a reading of a withdrawn map stays reproducible), and whether it was withdrawn;
+    a ValueError (lookup's, saying what exists) if neither."""
+    directory = args.calibration_dir or ckpt.bundled_dir()
+    key = (8, args.split, ckpt.split_digest(ckpt.bundled_dir(), 8, args.split), PROXIES[method])
+    if (found := calib.recorded(directory, *key)) is None:
+        calib.lookup(directory, *key)  # raises, naming the fits there
+    entry, withdrawn = found
+    return calib.from_entry(entry), withdrawn
 
 
 def main() -> None:

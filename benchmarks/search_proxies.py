@@ -78,10 +78,9 @@ def split_maps(config, split: int, methods: list[str], directory: Path) -> dict[
     digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
     out = {}
     for m in methods:
-        e = calib.stored(directory, 8, split, digest, PROXIES[m])
-        withdrawn = e is None
-        if withdrawn and (e := calib.withdrawn_entry(directory, 8, split, digest, PROXIES[m])) is None:
+        if (found := calib.recorded(directory, 8, split, digest, PROXIES[m])) is None:
             continue
+        e, withdrawn = found
         held = calibration_search(config, e.get("search_networks", 0), e["panel_seed"] - 1000)  # as ship_fits wrote it
         out[m] = Judged(calib.from_entry(e), {json.dumps(list(k)) for k in held}, e["networks"], withdrawn)
     return out

@@ -160,6 +160,16 @@ def withdrawn_entry(directory: Path, width: int, split_point: int, weights_sha25
                  and w["fit"]["weights_sha256"] == weights_sha256), None)
 
 
+def recorded(directory: Path, width: int, split_point: int, weights_sha256: str,
+             settings: EvalSettings) -> tuple[dict, bool] | None:
+    """The entry of the fit for these weights and settings, shipped or else kept by its withdrawal record, and whether
+    it was withdrawn; None if neither. For judging a map, including one ``lookup`` refuses."""
+    if (e := stored(directory, width, split_point, weights_sha256, settings)) is not None:
+        return e, False
+    e = withdrawn_entry(directory, width, split_point, weights_sha256, settings)
+    return None if e is None else (e, True)
+
+
 def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings) -> Calibration:
     """The fit for these weights and settings, or a ValueError saying what exists, why a fit was withdrawn, and how
     to fit one."""

@@ -84,8 +84,10 @@ def test_the_fidelity_table_reads_each_runs_raw_accuracy_through_the_shipped_map
     deployed = dict(zip(kept, (0.70, 0.62, 0.66, 0.71, 0.58, 0.69)))
     raw = dict(zip(kept, (0.36, 0.20, 0.30, 0.40, 0.18, 0.33)))  # in the map's rising part
     searched = dict(zip(kept, (0.19, 0.35, 0.22, 0.18, 0.40, 0.25)))
-    fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 13, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13),
-                                EvalSettings("reconstruct", bn_batches=8))
+    entry, _ = calibration.recorded(checkpoints.bundled_dir(), 8, 13,  # shipped, or kept by its withdrawal record
+                                    checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13),
+                                    EvalSettings("reconstruct", bn_batches=8))
+    fitted = calibration.from_entry(entry)
 
     def tau(accuracy: dict) -> float:
         def rewards(acc):
@@ -160,7 +162,7 @@ def test_another_methods_table_reads_its_measured_accuracy_through_its_own_map()
     digest = checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13)
 
     def tau(method: str) -> float:
-        fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 13, digest, PROXIES[method])
+        fitted = calibration.from_entry(calibration.recorded(checkpoints.bundled_dir(), 8, 13, digest, PROXIES[method])[0])
 
         def rewards(acc):
             return [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
