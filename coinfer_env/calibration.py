@@ -184,8 +184,9 @@ def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, s
     raise ValueError(
         f"calibrated=True but {path} has no fit for width {width}, split {split_point}, evaluation {want} and these "
         f"weights (fits there for this split: {have}).{why} Fit one with benchmarks/fit_calibration.py "
-        f"--splits {split_point} --calibration-out {directory} --check narrow=0,1 sweep=0 (its --methods names the "
-        "evaluations it fits), or pass calibrated=False"
+        f"--splits {split_point} --calibration-search 12 --calibration-out {directory} --check narrow=0,1 sweep=0 "
+        "search=0 (its --methods names the evaluations it fits; it ships only a map that meets the rule for keeping "
+        "one), or pass another evaluation with a fit here, or calibrated=False"
     )
 
 

@@ -39,7 +39,9 @@ def withdrawn(directory: Path) -> list[dict]:
 
 
 def entry(path: Path, split: int, method: str) -> dict:
-    return next(e for e in json.loads(path.read_text())["fits"]
+    """The fit of ``method`` at ``split``: shipped, or else kept by its withdrawal record."""
+    data = json.loads(path.read_text())
+    return next(e for e in data["fits"] + [w["fit"] for w in data.get("withdrawn", []) if "fit" in w]
                 if e["split_point"] == split and e["evaluation"]["method"] == method)
 
 
@@ -88,7 +90,7 @@ def test_split_13s_shipped_map_is_rebuilt_exactly_from_the_rows_it_was_fitted_to
 
 
 SPLIT_13_SHIPPED = ("reconstruct-8", "finetune-16", "adaptive-bn-8", "distill-16", "reconstruct+finetune-8",
-                    "reconstruct+distill-8")  # adaptive-bn+finetune's was withdrawn
+                    "reconstruct+distill-8")  # shipped by ground_truth_check.py; all but distill's withdrawn since
 
 
 def test_at_split_13_the_committed_rows_are_reused_so_an_empty_out_rebuilds_the_shipped_maps(tmp_path):
@@ -191,8 +193,9 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
     read raw 0.1-0.4 and deploy 0.2 above that, so the line y = x + 0.2 is fitted (leave-one-out error 0, against the
     isotonic map's 5 points, which is flat beyond its ends). On the held-out sweep panel (2 networks) it maps the raw
     0.5 and 0.7 to 0.7 and 0.9, against the mean of two seeds' truths. The maps directory starts as a copy of the
-    shipped calibration.json: a map that misses the rule must leave split 4 with no fit at all (the shipped one is
-    withdrawn), one that keeps it replaces it; the other splits' fits stay as they were."""
+    shipped calibration.json: a map that misses the rule must leave split 4 with no fit at all (its record keeps the
+    map an earlier withdrawal kept), one that keeps it ships and clears that record; the other splits' fits and
+    records stay as they were."""
     from coinfer_env import calibration as calib
 
     from reward_fidelity import PROXIES, bundled_tiny, panels
@@ -218,6 +221,9 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
         return sorted(json.dumps(e, sort_keys=True) for e in json.loads(path.read_text())["fits"] if e["split_point"] != 4)
 
     assert others(maps / "calibration.json") == others(SHIPPED)
+    split_4 = [w for w in withdrawn(SHIPPED.parent) if w["split_point"] == 4 and w["evaluation"]["method"] == "reconstruct"]
+    earlier = split_4[0] if split_4 else {}
+    others_withdrawn = [w for w in withdrawn(SHIPPED.parent) if w not in split_4]
     text = (out / "split-04.md").read_text()
     assert "--check sweep=0,1`" in text and "judged below on the held-out panels sweep" in text
     low, high = (100 * sum(pair) / 2 for pair in sweep_truths)
@@ -228,14 +234,16 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
     if keeps:
         assert "it meets the rule" in text and "| line |" in text and "It reads worst" not in text
         assert entry(maps / "calibration.json", 4, "reconstruct")["kind"] == "line"
-        assert withdrawn(maps) == withdrawn(SHIPPED.parent)  # split 4 had no record to clear; the others stay
+        assert withdrawn(maps) == others_withdrawn  # the fit clears split 4's record; the others stay
     else:
         assert "it misses the rule" in text and "| none: its line map misses the rule on sweep |" in text
         # the second sweep network (raw 0.7, read 0.9) deploys at 0.95: 5 points off, half of them in the mean of 2
         assert ("raw 0.700, read as 90.0%, deployed at 95.0%, 5.0 points off, which is 2.5 of the panel's mean error "
                 "of 3.5 points; no calibration network has a raw accuracy within 0.03 of it.") in text
         assert not [e for e in json.loads((maps / "calibration.json").read_text())["fits"] if e["split_point"] == 4]
-        assert [w["split_point"] for w in withdrawn(maps)] == [4] + [w["split_point"] for w in withdrawn(SHIPPED.parent)]
+        mine = [w for w in withdrawn(maps) if w not in others_withdrawn]
+        assert [w for w in withdrawn(maps) if w in others_withdrawn] == others_withdrawn and len(mine) == 1
+        assert mine[0].get("fit") == earlier.get("fit")  # the map an earlier withdrawal kept stays in the record
         with pytest.raises(ValueError, match="fit_calibration.py --splits 4") as refused:
             calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
         assert ("Its fit was withdrawn: its line map, fitted to 1-epoch" in str(refused.value)
@@ -247,7 +255,8 @@ def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_w
     """The rule's first half, on the calibration panel alone (no --check): 4 networks read raw 0.1-0.4 and deploy at
     0.3, 0.4, 0.5, 0.9. By hand, leaving each out, the isotonic map (linear between knots, flat beyond) misses by 0.1,
     0, 0.15 and 0.4 (16.25 points on average) and the line by 0.2, 0.043, 0.171 and 0.3 (17.86), so the isotonic
-    kind is chosen and misses the 3-point bar: split 4's shipped fit must go, with that reason."""
+    kind is chosen and misses the 3-point bar: a fit shipped at split 4 (planted, since none ships there now) must
+    go, with that reason."""
     from coinfer_env import calibration as calib
 
     from reward_fidelity import PROXIES, bundled_tiny, panels
@@ -256,6 +265,8 @@ def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_w
     out.mkdir()
     maps.mkdir()
     shutil.copy(SHIPPED, maps)
+    calib.save(maps, 8, 4, "any", PROXIES["reconstruct-8"], calib.Calibration.line(1.0, 0.2))
+    assert calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])(0.5) == pytest.approx(0.7)
     plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
           [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1}
            for k, a in zip(cal, (0.3, 0.4, 0.5, 0.9))])
