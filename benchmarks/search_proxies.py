@@ -138,11 +138,13 @@ def verdicts(groups: dict[str, list[str]], raw: dict[str, dict[str, float]], tru
 
 def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, float]], truth: dict[str, float],
            config, bps: int, rows: list[dict], seconds: float, methods: list[str], maps: dict[str, Judged],
-           rule: list[str]) -> str:
+           rule: list[str], calibration_dir: Path | None = None) -> str:
+    """The report; ``calibration_dir``: where the maps judged came from, when not beside the weights."""
     kept = sorted({k for group in groups.values() for k in group})
     acc = [truth[k] for k in kept]
     lines = [f"# Raw proxies on search-like designs, Tiny id, split {split}", "",
-             f"Command: `.venv/bin/python benchmarks/search_proxies.py --split {split} --methods {' '.join(methods)}`. "
+             f"Command: `.venv/bin/python benchmarks/search_proxies.py --split {split} --methods {' '.join(methods)}"
+             f"{f' --calibration-dir {calibration_dir}' if calibration_dir else ''}`. "
              f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, "
              f"{seconds:.0f} s; the rows, by where they were computed: {hosts_text(rows)}. {len(kept)} search-like "
              f"designs (every ratio uniform in [0, 1]); the truth: the export recipe, seed 0 (deployed accuracy "
@@ -200,7 +202,7 @@ def main() -> None:
     maps = split_maps(trained.config, args.split, args.methods, args.calibration_dir)  # after any withdrawal
     rule, _ = verdicts(groups, raw, truth, trained.config, bps, maps)
     text = report(args.split, groups, raw, truth, trained.config, bps, rows, time.time() - started, args.methods,
-                  maps, rule)
+                  maps, rule, None if args.calibration_dir == ckpt.bundled_dir() else args.calibration_dir)
     ckpt.atomic_write(out, lambda tmp: tmp.write_text(text))
     print(text)
 

@@ -139,7 +139,7 @@ def test_at_split_4_the_map_is_judged_on_each_group_and_withdrawn_for_missing_th
                f"{error(kept):.1f} points" in reason
     tau = kendalltau(rewards(mapped, designs), rewards(truth, designs)).statistic
     text = (results / "search-proxies-split-04.md").read_text()
-    assert "28 search-like designs" in text
+    assert "28 search-like designs" in text and f"--methods reconstruct-8 --calibration-dir {maps}`." in text
     everything = text.split("\n## ")[0]
     row = next(line for line in everything.splitlines()
                if line.startswith("| reconstruct-8 + its withdrawn isotonic map (fitted on 23 networks, none of these) |"))
