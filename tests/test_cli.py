@@ -305,3 +305,24 @@ def test_train_defaults_are_the_training_configs():
     cfg = TrainConfig()
     for name in ("epochs", "codec_epochs", "joint_epochs", "augment", "mix_alpha", "ema_decay", "joint", "codec_loss", "seed", "channel"):
         assert getattr(args, name) == getattr(cfg, name), name
+
+
+def test_a_withdrawn_shipped_map_is_refused_with_its_reason_and_nothing_is_written(tmp_path):
+    """The bundled calibration.json records each withdrawn map; ``calibrated=true`` with one of them is one error line
+    that quotes the withdrawal's reason (read from the file itself, so the test follows whatever is withdrawn), exits 2
+    and writes no run directory."""
+    from coinfer_env import calibration as calib
+    from coinfer_env import checkpoints as ckpt
+
+    withdrawn = json.loads((ckpt.bundled_dir() / calib.FILE_NAME).read_text()).get("withdrawn", [])
+    if not withdrawn:
+        pytest.skip("no shipped map is withdrawn")
+    w = withdrawn[0]
+    evaluation = w["evaluation"]
+    kw = [f"split_point={w['split_point']}", f"evaluation={evaluation['method']}", "calibrated=true", "cache=false",
+          *(f"{name}={evaluation[key]}" for name, key in (("finetune_steps", "steps"), ("bn_batches", "bn_batches"),
+                                                          ("finetune_batch", "batch"), ("finetune_lr", "lr")))]
+    line = error_line(coinfer("search", "--agent", "random", "--episodes", "1", "--out", tmp_path / "run",
+                              "--env-kwargs", *kw, check=False))
+    assert f"Its fit was withdrawn: {w['reason']}." in line
+    assert not (tmp_path / "run").exists()
