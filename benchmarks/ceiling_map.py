@@ -12,9 +12,9 @@ the FLOPs allow:
 
 - ``iso``: the isotonic map of the method's raw accuracy to the export truth (calibration.fit);
 - ``ceiling(f)``: the highest export truth among the fit's networks whose device FLOPs fraction (device FLOPs over
-  the unpruned backbone's, accounting.cost) is at most ``f``, linear between them, flat beyond their ends: the
-  smallest non-decreasing curve through none of them from above, so it binds only where no fitted network of that
-  cost or less deployed as high as ``iso`` reads;
+  the unpruned backbone's, accounting.cost) is at most ``f``, linear between them, flat beyond their ends
+  (``ceiling``), so it binds only where no fitted network of that cost or less deployed as high as
+  ``iso`` reads;
 - both fitted on the split's 23 calibration networks and the 32 search-like designs of ground_truth_check.py (seed
   3000), with their committed export truths (seed 0).
 
@@ -37,24 +37,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from fit_calibration import keep_rule, proxies, truths
-from reward_fidelity import (PROXIES, bundled_tiny, calibration_search, hosts_text, panels, read_rows, reward)
+from reward_fidelity import (PROXIES, bundled_tiny, calibration_search, heavy_designs, hosts_text, panels, read_rows,
+                             reward)
 from scipy.stats import kendalltau
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.accounting import cost
-from coinfer_env.architecture import full_kept, kept_count
 from coinfer_env.data import load_subset
 
 RESULTS = Path("docs/results")
 OUT = RESULTS / "calibration"
-
-
-def heavy_designs(config, n: int, seed: int, top: float = 0.5) -> list[str]:
-    """The first ``n`` kept vectors (JSON) of a random search drawing every ratio uniform in [0, ``top``]."""
-    full = full_kept(config)
-    draws = np.random.default_rng(seed).uniform(0, top, size=(n, len(full)))
-    return [json.dumps([kept_count(float(a), c) for a, c in zip(ratios, full)]) for ratios in draws]
 
 
 def flops_fraction(config, kept: str) -> float:
@@ -62,21 +55,27 @@ def flops_fraction(config, kept: str) -> float:
     return c.flops / c.flops_original
 
 
-class CeilingMap:
+class Candidate:
     """``min(iso(raw), ceiling(f))``; without ceiling knots, ``iso`` alone."""
 
     def __init__(self, iso: calib.Calibration, ceiling: tuple[np.ndarray, np.ndarray] | None):
         self.iso, self.ceiling = iso, ceiling
 
     @classmethod
-    def fit(cls, raw: list[float], f: list[float], truth: list[float], capped: bool) -> CeilingMap:
-        order = np.argsort(f, kind="stable")
-        knots = (np.asarray(f)[order], np.maximum.accumulate(np.asarray(truth)[order]))
-        return cls(calib.fit(raw, truth, "isotonic"), knots if capped else None)
+    def fit(cls, raw: list[float], f: list[float], truth: list[float], capped: bool) -> Candidate:
+        return cls(calib.fit(raw, truth, "isotonic"), ceiling(f, truth) if capped else None)
 
     def __call__(self, raw: float, f: float) -> float:
         read = self.iso(raw)
         return read if self.ceiling is None else min(read, float(np.interp(f, *self.ceiling)))
+
+
+def ceiling(f: list[float], truth: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (f, the highest truth of any network whose fraction is at most f), one per distinct fraction."""
+    xs, inverse = np.unique(np.asarray(f, float), return_inverse=True)
+    best = np.full(len(xs), -np.inf)
+    np.maximum.at(best, inverse, np.asarray(truth, float))
+    return xs, np.maximum.accumulate(best)
 
 
 def committed_rows(split: int, method: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -152,15 +151,15 @@ def main() -> None:
     digest = ckpt.split_digest(ckpt.bundled_dir(), 8, args.split)
     entry, withdrawn = calib.recorded(ckpt.bundled_dir(), 8, args.split, digest, PROXIES[args.method])
     shipped = calib.from_entry(entry)
-    fitted = {capped: CeilingMap.fit([raw[k] for k in fit], f, [truth[k] for k in fit], capped) for capped in (False, True)}
+    fitted = {capped: Candidate.fit([raw[k] for k in fit], f, [truth[k] for k in fit], capped) for capped in (False, True)}
     maps = {f"shipped map{' (withdrawn)' if withdrawn else ''}": lambda k: shipped(raw[k]),
             f"iso on the {len(fit)}": lambda k: fitted[False](raw[k], flops_fraction(config, k)),
             f"iso on the {len(fit)} + FLOPs ceiling (candidate)": lambda k: fitted[True](raw[k], flops_fraction(config, k))}
     lines = [f"# A FLOPs ceiling on split {args.split}'s {args.method} map",
              "",
              f"Command: `.venv/bin/python benchmarks/ceiling_map.py --split {args.split} --method {args.method} --heavy "
-             f"{args.heavy} --heavy-seed {args.heavy_seed}` ({time.time() - started:.0f} s, computing only rows the CSVs "
-             f"lacked). Truth: the export recipe (10 epochs from the pruned network), seed 0, test accuracy. Rows used: "
+             f"{args.heavy} --heavy-seed {args.heavy_seed}` (this invocation: {time.time() - started:.0f} s; it computes only "
+             "the rows the CSVs lack, and each row's seconds are in them). Truth: the export recipe (10 epochs from the pruned network), seed 0, test accuracy. Rows used: "
              f"raw accuracies and truths {hosts_text([r for r in read_rows(OUT / 'truth.csv') if r['kept'] in heavy])} "
              "for the verdict group; the rest are committed rows of earlier scripts.",
              "",

@@ -121,6 +121,15 @@ def calibration_search(config: SplitConfig, n: int, seed: int) -> list[tuple[int
     return search_designs(config, n, seed + 3000)
 
 
+def heavy_designs(config: SplitConfig, n: int, seed: int, top: float = 0.5) -> list[str]:
+    """The first ``n`` kept vectors (JSON) of a random search drawing every ratio uniform in [0, ``top``]: heavily
+    pruned designs (device FLOPs fractions about 0.19 to 0.29 at split 13 with the default), where the searches through
+    a calibration map went (benchmarks/ceiling_map.py)."""
+    full = full_kept(config)
+    draws = np.random.default_rng(seed).uniform(0, top, size=(n, len(full)))
+    return [json.dumps([kept_count(float(a), c) for a, c in zip(ratios, full)]) for ratios in draws]
+
+
 def search_panels(trained, data, out: Path, episodes: int, top: int, seed: int,
                   run: bool = True) -> dict[str, list[tuple[int, ...]]]:
     """The ``top`` designs by default-env reward of a random search (``search``), and ``top`` of its other
