@@ -12,7 +12,9 @@ map shipped beside the weights at the split (what ``calibrated=True`` applies), 
 in that map's fit: a held-out reading that costs no compute.
 
 Designs: at splits 4, 7 and 16, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its
-``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32. Below the table of all
+``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32 and
+ceiling_map.py's 12 heavily pruned ones (seed 6000, every ratio uniform in [0, 0.5]: where the searches through a map
+went, so the rule for keeping a map applies there too). Below the table of all
 the split's designs, one table per group of them (by the seed that drew it), so a group that is easier to order
 than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
@@ -40,7 +42,8 @@ import torch
 from fit_calibration import keep_rule, proxies
 from general_calibration import load
 from ground_truth_check import compare
-from reward_fidelity import PROXIES, bundled_tiny, calibration_search, hosts_text, read_rows, search_designs
+from reward_fidelity import (PROXIES, bundled_tiny, calibration_search, heavy_designs, hosts_text, read_rows,
+                             search_designs)
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
@@ -53,6 +56,7 @@ RESULTS = Path("docs/results/calibration")
 # --check search panels (their --search-seed -> how many).
 CALIBRATION_SEARCH = {4: 12, 7: 12, 13: 32, 16: 12}
 FRESH_SEARCH = {4: {4000: 16}, 7: {4000: 16, 5000: 16}, 16: {4000: 16}}
+HEAVY_SEARCH = {13: {6000: 12}}  # ceiling_map.py's verdict group: seed -> how many (reward_fidelity.heavy_designs)
 
 
 def designs(config, split: int) -> dict[str, list[str]]:
@@ -60,7 +64,16 @@ def designs(config, split: int) -> dict[str, list[str]]:
     seed that drew them."""
     drawn = {3000: list(calibration_search(config, CALIBRATION_SEARCH[split], 0))}
     drawn |= {seed: list(search_designs(config, n, seed)) for seed, n in FRESH_SEARCH.get(split, {}).items()}
-    return {f"seed {seed}": sorted({json.dumps(list(k)) for k in kept}) for seed, kept in drawn.items()}
+    groups = {f"seed {seed}": sorted({json.dumps(list(k)) for k in kept}) for seed, kept in drawn.items()}
+    return groups | {f"seed {seed} (ratios in [0, 0.5])": sorted(set(heavy_designs(config, n, seed)))
+                     for seed, n in HEAVY_SEARCH.get(split, {}).items()}
+
+
+def committed_truth(split: int) -> dict[str, float]:
+    """kept -> the export truth (10 epochs, seed 0) in results/calibration/truth.csv at the split: at split 13,
+    general_calibration.load reads only ground_truth_check.py's, so this adds the heavy group's."""
+    return {r["kept"]: float(r["test_accuracy"]) for r in read_rows(RESULTS / "truth.csv")
+            if int(r["split"]) == split and int(r["epochs"]) == 10 and int(r["seed"]) == 0}
 
 
 class Judged(NamedTuple):
@@ -147,7 +160,7 @@ def report(split: int, groups: dict[str, list[str]], raw: dict[str, dict[str, fl
              f"{f' --calibration-dir {calibration_dir}' if calibration_dir else ''}`. "
              f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, "
              f"{seconds:.0f} s; the rows, by where they were computed: {hosts_text(rows)}. {len(kept)} search-like "
-             f"designs (every ratio uniform in [0, 1]); the truth: the export recipe, seed 0 (deployed accuracy "
+             f"designs (every ratio uniform in [0, 1], or in [0, 0.5] where a group says so); the truth: the export recipe, seed 0 (deployed accuracy "
              f"{100 * min(acc):.1f}-{100 * max(acc):.1f}%). Each proxy is raw: no map is fitted, so the accuracy "
              "error only says how far below deployment it reads; the taus and the regret are what a map cannot change "
              "(a monotone map keeps the accuracy order). A shipped map (`calibrated=True`) is judged in each table whose "
@@ -181,7 +194,7 @@ def main() -> None:
     trained = bundled_tiny(args.split)
     groups = designs(trained.config, args.split)
     kept = sorted({k for group in groups.values() for k in group})
-    truth = load(args.split).truth
+    truth = load(args.split).truth | committed_truth(args.split)
     if missing := [k for k in kept if k not in truth]:
         raise SystemExit(f"split {args.split}: {len(missing)} designs lack a committed export truth")
     raw = proxies(args.split, kept, trained, load_subset(), args.methods, RESULTS / "proxies.csv")

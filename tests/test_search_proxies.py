@@ -145,3 +145,36 @@ def test_at_split_4_the_map_is_judged_on_each_group_and_withdrawn_for_missing_th
                if line.startswith("| reconstruct-8 + its withdrawn isotonic map (fitted on 23 networks, none of these) |"))
     assert row.split(" | ")[1].startswith(f"{tau:.2f} [") and row.split(" | ")[5] == f"{error(designs):.1f}"
     assert "reconstruct-8 + its withdrawn isotonic map, on the 16 designs of seed 4000: accuracy error" in text
+
+
+def test_at_split_13_the_heavy_group_is_judged_with_its_committed_truths():
+    """ceiling_map.py's 12 heavy designs (every ratio drawn in [0, 0.5], seed 6000) are one of split 13's groups, each
+    design keeps no more channels than half of every layer rounds to, and every one has a committed raw distill-16
+    accuracy and an export truth (seed 0) that the report reads; and the report's verdict on the withdrawn distill
+    map there quotes the mean error computed here from the CSVs and the map its withdrawal record keeps."""
+    from search_proxies import committed_truth, designs
+
+    from coinfer_env import calibration, checkpoints
+    from coinfer_env.accounting import cost
+    from coinfer_env.architecture import full_kept, kept_count
+    from reward_fidelity import PROXIES, bundled_tiny
+
+    config = bundled_tiny(13).config
+    heavy = designs(config, 13)["seed 6000 (ratios in [0, 0.5])"]
+    assert len(heavy) == 12
+    limit = [kept_count(0.5, c) for c in full_kept(config)]
+    assert all(all(k <= m for k, m in zip(json.loads(d), limit)) for d in heavy)
+    assert all(0.2 < cost(config, json.loads(d)).flops / cost(config, json.loads(d)).flops_original < 0.3 for d in heavy)
+    results = REPO / "docs" / "results" / "calibration"
+    truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
+             if r["split"] == "13" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in heavy}
+    raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(results / "proxies.csv")
+           if r["split"] == "13" and r["method"] == "distill-16" and r["kept"] in heavy}
+    assert len(truth) == len(raw) == 12 and all(committed_truth(13)[k] == truth[k] for k in heavy)
+    digest = checkpoints.split_digest(checkpoints.bundled_dir(), 8, 13)
+    entry, withdrawn = calibration.recorded(checkpoints.bundled_dir(), 8, 13, digest, PROXIES["distill-16"])
+    fitted = calibration.from_entry(entry)
+    error = 100 * sum(abs(fitted(raw[k]) - truth[k]) for k in heavy) / 12
+    text = (results / "search-proxies-split-13.md").read_text()
+    assert withdrawn and (f"distill-16 + its withdrawn isotonic map, on the 12 designs of seed 6000 (ratios in [0, 0.5]): "
+                          f"accuracy error {error:.1f} points") in text
