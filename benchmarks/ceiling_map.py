@@ -124,6 +124,15 @@ def row(name: str, kept: list[str], raw: dict, truth: dict, maps: dict, config, 
     return lines
 
 
+def verdict_group_text(heavy: list[str], raw: dict, truth: dict, maps: dict, method: str) -> str:
+    """The verdict group's truths, raw accuracies and each map's readings: range and mean, in percent."""
+    def span(values: list[float]) -> str:
+        return f"{100 * min(values):.1f}-{100 * max(values):.1f}% (mean {100 * float(np.mean(values)):.1f}%)"
+    readings = "; ".join(f"{label}: {span([read(k) for k in heavy])}" for label, read in maps.items())
+    return (f"The verdict group: truths {span([truth[k] for k in heavy])}; raw {method} "
+            f"{span([raw[k] for k in heavy])}; readings, {readings}.")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--split", type=int, default=13, choices=[13], help="the split with the committed groups")
@@ -176,6 +185,7 @@ def main() -> None:
     for name, kept in drawn.items():
         if name != "fit":
             lines += row(name, kept, raw, truth, maps, config, bps)
+    lines += ["", verdict_group_text(heavy, raw, truth, maps, args.method)]
     report = OUT / f"ceiling-split-{args.split}.md"
     ckpt.atomic_write(report, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
     print("\n".join(lines))
