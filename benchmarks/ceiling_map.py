@@ -35,10 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from fit_calibration import keep_rule, proxies, truths
-from reward_fidelity import (PROXIES, bundled_tiny, calibration_search, heavy_designs, hosts_text, panels, read_rows,
-                             reward)
+from reward_fidelity import (PROXIES, add_heavy_arguments, bundled_tiny, calibration_search, heavy_designs, hosts_text, panels,
+                             parse_heavy_arguments, read_rows, reward)
 from scipy.stats import kendalltau
 
 from coinfer_env import calibration as calib
@@ -137,13 +136,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--split", type=int, default=13, choices=[13], help="the split with the committed groups")
     p.add_argument("--method", default="distill-16", choices=list(PROXIES))
-    p.add_argument("--heavy", type=int, default=12, help="how many designs the verdict group holds")
-    p.add_argument("--heavy-seed", type=int, default=6000, help="its random search's seed")
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
-    if args.heavy < 3:
-        p.error(f"--heavy {args.heavy} is invalid: give 3 or more (a Kendall tau needs pairs)")
-    torch.set_num_threads(args.threads)
+    add_heavy_arguments(p)
+    args = parse_heavy_arguments(p)
     started = time.time()
     trained = bundled_tiny(args.split)
     config, bps = trained.config, trained.bits_per_symbol

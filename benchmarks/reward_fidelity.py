@@ -130,6 +130,22 @@ def heavy_designs(config: SplitConfig, n: int, seed: int, top: float = 0.5) -> l
     return [json.dumps([kept_count(float(a), c) for a, c in zip(ratios, full)]) for ratios in draws]
 
 
+def add_heavy_arguments(p: argparse.ArgumentParser) -> None:
+    """--heavy N, --heavy-seed SEED and --threads, for the scripts that draw ``heavy_designs``."""
+    p.add_argument("--heavy", type=int, default=12, help="how many designs of the heavy draw")
+    p.add_argument("--heavy-seed", type=int, default=6000, help="its random search's seed")
+    p.add_argument("--threads", type=int, default=2)
+
+
+def parse_heavy_arguments(p: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, refusing a heavy draw too small to rank, and set torch's thread count."""
+    args = p.parse_args()
+    if args.heavy < 3:
+        p.error(f"--heavy {args.heavy} is invalid: give 3 or more (a Kendall tau needs pairs)")
+    torch.set_num_threads(args.threads)
+    return args
+
+
 def search_panels(trained, data, out: Path, episodes: int, top: int, seed: int,
                   run: bool = True) -> dict[str, list[tuple[int, ...]]]:
     """The ``top`` designs by default-env reward of a random search (``search``), and ``top`` of its other
