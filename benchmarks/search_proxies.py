@@ -12,11 +12,11 @@ map shipped beside the weights at the split (what ``calibrated=True`` applies), 
 in that map's fit: a held-out reading that costs no compute.
 
 Designs: at splits 4, 7 and 16, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its
-``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32 and
-ceiling_map.py's 12 heavily pruned ones (seed 6000, every ratio uniform in [0, 0.5]: where the searches through a map
-went, so the rule for keeping a map applies there too). Below the table of all
-the split's designs, one table per group of them (by the seed that drew it), so a group that is easier to order
-than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
+``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32. At splits 7,
+13 and 16, also 12 heavily pruned ones (seed 6000, every ratio uniform in [0, 0.5]: where the searches through a map
+went, so the rule for keeping a map applies there too; ceiling_map.py and heavy_truths.py fine-tuned them). Below the
+table of all the split's designs, one table per group of them (by the seed that drew it), so a group that is easier
+to order than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
 results/calibration/search-proxies-split-<S>.md.
 
@@ -56,7 +56,8 @@ RESULTS = Path("docs/results/calibration")
 # --check search panels (their --search-seed -> how many).
 CALIBRATION_SEARCH = {4: 12, 7: 12, 13: 32, 16: 12}
 FRESH_SEARCH = {4: {4000: 16}, 7: {4000: 16, 5000: 16}, 16: {4000: 16}}
-HEAVY_SEARCH = {13: {6000: 12}}  # ceiling_map.py's verdict group: seed -> how many (reward_fidelity.heavy_designs)
+# reward_fidelity.heavy_designs' draws with export truths (ceiling_map.py at split 13, heavy_truths.py elsewhere)
+HEAVY_SEARCH = {7: {6000: 12}, 13: {6000: 12}}
 
 
 def designs(config, split: int) -> dict[str, list[str]]:

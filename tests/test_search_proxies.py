@@ -22,8 +22,8 @@ def rows(path: Path) -> list[dict]:
 
 def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     """In a copy of the results, ``--methods reconstruct-8`` at split 7 finds every raw accuracy committed: nothing is
-    appended, the report covers the 44 designs with seed-0 export truths (12 calibration-search, 16 fresh of each of
-    seeds 4000 and 5000), and its accuracy tau, over all and over seed 5000's 16, is scipy's on those rows, read here
+    appended, the report covers the 56 designs with seed-0 export truths (12 calibration-search, 16 fresh of each of
+    seeds 4000 and 5000, 12 heavy of seed 6000), and its accuracy tau, over all and over seed 5000's 16, is scipy's on those rows, read here
     straight from the CSVs."""
     for part in ("calibration", "reward_fidelity"):
         shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
@@ -34,19 +34,19 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (results / "proxies.csv").read_text() == before
-    from reward_fidelity import bundled_tiny, calibration_search, search_designs
+    from reward_fidelity import bundled_tiny, calibration_search, heavy_designs, search_designs
 
     config = bundled_tiny(7).config
     fresh = {json.dumps(list(k)) for k in search_designs(config, 16, 5000)}
     designs = fresh | {json.dumps(list(k)) for k in list(calibration_search(config, 12, 0))
-                       + list(search_designs(config, 16, 4000))}
+                       + list(search_designs(config, 16, 4000))} | set(heavy_designs(config, 12, 6000))
     truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
              if r["split"] == "7" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in designs}
     raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(results / "proxies.csv")
            if r["split"] == "7" and r["method"] == "reconstruct-8" and r["kept"] in designs}
-    assert len(designs) == len(truth) == len(raw) == 44
+    assert len(designs) == len(truth) == len(raw) == 56
     text = (results / "search-proxies-split-07.md").read_text()
-    assert "44 search-like designs" in text
+    assert "56 search-like designs" in text
     pooled, _, alone = text.partition("## The 16 designs of seed 5000 alone")
     assert alone.startswith("\n\n(Median seconds: over all the split's designs, as above.)")
     for part, kept in ((pooled, designs), (alone, fresh)):
@@ -55,13 +55,17 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
         assert row.split(" | ")[2] == f"{tau:.2f}"
     assert not any(line.startswith("| reconstruct-8 + ") for line in text.splitlines())  # no map ships at split 7
 
-    # adaptive-bn+finetune's shipped map holds seed 3000's 12 designs: judged on seed 5000's group, not on the pooled
-    # table, where a note says why; its row there is scipy's tau and the mean error of the map, computed here
+    # adaptive-bn+finetune's map (withdrawn since, on the heavy group; its record keeps it) holds seed 3000's 12
+    # designs: judged on seed 5000's group, not on the pooled table, where a note says why; its row there is scipy's
+    # tau and the mean error of the map, computed here
     from coinfer_env import calibration, checkpoints
     from reward_fidelity import PROXIES, reward
 
-    fitted = calibration.lookup(checkpoints.bundled_dir(), 8, 7, checkpoints.split_digest(checkpoints.bundled_dir(), 8, 7),
-                                PROXIES["adaptive-bn+finetune-16"])
+    entry, withdrawn = calibration.recorded(checkpoints.bundled_dir(), 8, 7,
+                                            checkpoints.split_digest(checkpoints.bundled_dir(), 8, 7),
+                                            PROXIES["adaptive-bn+finetune-16"])
+    assert withdrawn
+    fitted = calibration.from_entry(entry)
     mapped = {r["kept"]: fitted(float(r["proxy_accuracy"])) for r in rows(results / "proxies.csv")
               if r["split"] == "7" and r["method"] == "adaptive-bn+finetune-16" and r["kept"] in fresh}
     trained = bundled_tiny(7)
@@ -70,9 +74,9 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
         return [reward(config, json.loads(k), acc[k], trained.bits_per_symbol) for k in sorted(fresh)]
     tau = kendalltau(rewards(mapped), rewards(truth)).statistic
     error = 100 * sum(abs(mapped[k] - truth[k]) for k in fresh) / len(fresh)
-    name = "| adaptive-bn+finetune-16 + its shipped isotonic map (fitted on 35 networks, none of these) |"
-    everything = text.split("\n## ")[0]  # the table of all 44, before the groups' tables
-    assert name not in everything and "adaptive-bn+finetune-16's shipped map was fitted on 12 of these designs" in everything
+    name = "| adaptive-bn+finetune-16 + its withdrawn isotonic map (fitted on 35 networks, none of these) |"
+    everything = text.split("\n## ")[0]  # the table of all 56, before the groups' tables
+    assert name not in everything and "adaptive-bn+finetune-16's withdrawn map was fitted on 12 of these designs" in everything
     row = next(line for line in alone.splitlines() if line.startswith(name)).split(" | ")
     assert row[1].startswith(f"{tau:.2f} [") and row[5] == f"{error:.1f}"
 
