@@ -20,7 +20,7 @@ the FLOPs allow:
 
 The verdict group, drawn for this check and measured after its rule was written (docs/environment.md, "A FLOPs
 ceiling on split 13's distill map"): the first ``--heavy`` designs of a random search that draws every ratio uniform in
-[0, 0.5] with ``--heavy-seed`` (device FLOPs fractions about 0.19 to 0.29, where DDPG's designs were), their raw
+[0, 0.5] with ``--heavy-seed`` (reward_fidelity.heavy_designs: where DDPG's designs were), their raw
 accuracy and their export truth (seed 0) appended to results/calibration/proxies.csv and truth.csv as they finish (a
 killed run resumes). fit_calibration.keep_rule judges the candidate and the shipped map there. The committed groups are
 reported beside it; the bench designs among them are where the candidate's form was chosen, so they are not a check of
@@ -79,24 +79,23 @@ def ceiling(f: list[float], truth: list[float]) -> tuple[np.ndarray, np.ndarray]
 
 def committed_rows(split: int, method: str) -> tuple[dict[str, float], dict[str, float]]:
     """kept -> the method's raw accuracy, and kept -> the export truth (10 epochs, seed 0), from every committed CSV at
-    the split."""
-    sources = [r for r in read_rows(OUT / "proxies.csv") if int(r["split"]) == split]
+    the split (13: the only one whose benches' designs, in deployed_best, and fixed panels, in reward_fidelity, were
+    deployed)."""
+    sources = [r for r in read_rows(OUT / "proxies.csv") + read_rows(RESULTS / "deployed_best/proxies.csv")
+               if int(r["split"]) == split] + read_rows(RESULTS / "reward_fidelity/proxies.csv")
     truth_rows = [r for r in read_rows(OUT / "truth.csv") if int(r["split"]) == split]
-    sources += [r for r in read_rows(RESULTS / "deployed_best/proxies.csv") if int(r["split"]) == split]
-    truth_rows += read_rows(RESULTS / "deployed_best/deployed.csv") if split == 13 else []
-    if split == 13:
-        sources += read_rows(RESULTS / "reward_fidelity/proxies.csv")
-        truth_rows += [r for r in read_rows(RESULTS / "reward_fidelity/ground_truth_check.csv") if r["start"] == "pruned"]
+    truth_rows += read_rows(RESULTS / "deployed_best/deployed.csv")
+    truth_rows += [r for r in read_rows(RESULTS / "reward_fidelity/ground_truth_check.csv") if r["start"] == "pruned"]
     raw = {r["kept"]: float(r["proxy_accuracy"]) for r in sources if r["method"] == method}
     truth = {r["kept"]: float(r["test_accuracy"]) for r in truth_rows if int(r["epochs"]) == 10 and int(r["seed"]) == 0}
     return raw, truth
 
 
-def groups(config, split: int, heavy: list[str]) -> dict[str, list[str]]:
-    """The fit set and every held-out group at the split, as JSON kept vectors."""
+def groups(config, heavy: list[str]) -> dict[str, list[str]]:
+    """The fit set and every held-out group at split 13, as JSON kept vectors."""
     drawn = {name: sorted({json.dumps(list(k)) for k in kept}) for name, kept in panels(config, 16, 0).items()}
     fit = sorted(set(drawn["calibration"]) | {json.dumps(list(k)) for k in calibration_search(config, 32, 0)})
-    bench = sorted({r["kept"] for r in read_rows(RESULTS / "deployed_best/deployed.csv")}) if split == 13 else []
+    bench = sorted({r["kept"] for r in read_rows(RESULTS / "deployed_best/deployed.csv")})
     out = {"fit": fit, "heavy (verdict)": heavy}
     out |= {name: drawn[name] for name in ("broad", "narrow", "sweep")}
     out["bench designs (form chosen here)"] = bench
@@ -146,7 +145,7 @@ def main() -> None:
     proxies(args.split, heavy, trained, data, [args.method], OUT / "proxies.csv")
     truths(args.split, heavy, trained, data, 10, [0], OUT / "truth.csv")
     raw, truth = committed_rows(args.split, args.method)
-    drawn = groups(config, args.split, heavy)
+    drawn = groups(config, heavy)
     if shared := set(drawn["fit"]) & {k for name, kept in drawn.items() if name != "fit" for k in kept}:
         raise SystemExit(f"{len(shared)} held-out designs are in the fit set; the check would not be held out")
     fit = [k for k in drawn["fit"] if k in raw and k in truth]

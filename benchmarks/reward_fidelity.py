@@ -123,8 +123,8 @@ def calibration_search(config: SplitConfig, n: int, seed: int) -> list[tuple[int
 
 def heavy_designs(config: SplitConfig, n: int, seed: int, top: float = 0.5) -> list[str]:
     """The first ``n`` kept vectors (JSON) of a random search drawing every ratio uniform in [0, ``top``]: heavily
-    pruned designs (device FLOPs fractions about 0.19 to 0.29 at split 13 with the default), where the searches through
-    a calibration map went (benchmarks/ceiling_map.py)."""
+    pruned designs, where the searches through a calibration map went (at split 13 the 12 of seed 6000 keep 21-27% of
+    the device FLOPs: results/calibration/ceiling-split-13.md)."""
     full = full_kept(config)
     draws = np.random.default_rng(seed).uniform(0, top, size=(n, len(full)))
     return [json.dumps([kept_count(float(a), c) for a, c in zip(ratios, full)]) for ratios in draws]
