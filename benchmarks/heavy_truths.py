@@ -1,38 +1,124 @@
-"""Export truths of heavily pruned designs, so that the shipped maps can be judged where searches drive them.
+"""Export truths of heavily pruned designs, so that maps are judged where searches drive them; with two truth seeds,
+the noise ceiling there.
 
-    .venv/bin/python benchmarks/heavy_truths.py --splits 7 16 [--heavy 12] [--heavy-seed 6000] [--threads 2]
+    .venv/bin/python benchmarks/heavy_truths.py --splits 7 16 [--truth-seeds 0] [--heavy 12] [--heavy-seed 6000] [--threads 2]
 
 Through split 13's `distill` map, DDPG settled on designs that keep 20-30% of the device FLOPs, which the map read 9.7
 points high; on 12 fresh such designs (reward_fidelity.heavy_designs: every ratio uniform in [0, 0.5], seed 6000) it
 read 9.4 points off and was withdrawn (docs/environment.md, "A FLOPs ceiling on split 13's distill map"). This
-fine-tunes the same draw at other splits with the export recipe (10 epochs from the pruned network, seed 0) and
-appends each truth to results/calibration/truth.csv as it finishes (a killed run resumes), so that
-``search_proxies.py --split S`` judges every map at S on them (its ``HEAVY_SEARCH``) and ``--withdraw`` takes out each
-map that misses the rule for keeping a map there. It measures no proxy: search_proxies.py does.
+fine-tunes the draw at each split with the export recipe (10 epochs from the pruned network, one run per
+``--truth-seeds`` seed) and appends each truth to results/calibration/truth.csv as it finishes (a killed run resumes),
+so that ``search_proxies.py --split S`` judges every map at S on the seed-0 truths (its ``HEAVY_SEARCH``) and
+``--withdraw`` takes out each map that misses the rule for keeping a map there. It measures no proxy:
+search_proxies.py does.
+
+Once a split's draw has truths of seeds 0 and 1, this also writes results/calibration/heavy-ceiling-split-<S>.md
+(docs/environment.md, "A noise ceiling on the heavy draw"): how well a second fine-tune of each design reads the
+first (the noise ceiling), and how cost-only, every raw proxy with committed accuracies of the whole draw, and every
+map beside the weights (shipped or withdrawn) read the mean of the two. It fits and chooses nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
+import numpy as np
+import torch
 from fit_calibration import truths
-from reward_fidelity import add_heavy_arguments, bundled_tiny, heavy_designs, parse_heavy_arguments
+from ground_truth_check import compare
+from reward_fidelity import (PROXIES, add_heavy_arguments, bundled_tiny, heavy_designs, hosts_text, parse_heavy_arguments,
+                             read_rows)
+from search_proxies import map_name, split_maps
 
+from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
+from coinfer_env.hardware import device_name
 
 OUT = Path("docs/results/calibration")
+
+
+def committed_raw(split: int, kept: list[str]) -> dict[str, dict[str, float]]:
+    """method -> kept -> raw accuracy, for each method of PROXIES whose accuracy of every design in ``kept`` is in
+    results/calibration/proxies.csv."""
+    raw: dict[str, dict[str, float]] = {}
+    for r in read_rows(OUT / "proxies.csv"):
+        if int(r["split"]) == split and r["kept"] in kept:
+            raw.setdefault(r["method"], {})[r["kept"]] = float(r["proxy_accuracy"])
+    return {m: raw[m] for m in PROXIES if len(raw.get(m, {})) == len(kept)}
+
+
+def spread_text(first: np.ndarray, second: np.ndarray) -> str:
+    """How much of the truth's spread across the designs is the design's, and how much a fine-tune's own noise."""
+    noise = np.std(first - second) / np.sqrt(2)  # one fine-tune's deviation from the design's own mean
+    return (f"Across the designs, truth seed 0 spreads {100 * np.std(first):.1f} points (sd) and seed 1 "
+            f"{100 * np.std(second):.1f}; the two seeds' accuracies correlate at r = "
+            f"{np.corrcoef(first, second)[0, 1]:.2f} (Pearson); one fine-tune's own noise, the sd of the two seeds' "
+            f"difference over the square root of 2, is {100 * noise:.1f} points.")
+
+
+def ceiling_report(split: int, kept: list[str], truth: dict[str, list[float]], args: argparse.Namespace,
+                   seconds: float) -> str:
+    """The report on the draw's two truth seeds; ``truth``: kept -> [seed 0, seed 1]."""
+    trained = bundled_tiny(split)
+    config, bps = trained.config, trained.bits_per_symbol
+    first = {k: truth[k][0] for k in kept}
+    mean = {k: float(np.mean(truth[k])) for k in kept}
+    rows = [r for r in read_rows(OUT / "truth.csv") if int(r["split"]) == split and r["kept"] in kept
+            and int(r["epochs"]) == 10 and int(r["seed"]) in (0, 1)]
+    raw = committed_raw(split, kept)
+    maps = split_maps(config, split, list(raw), ckpt.bundled_dir())
+    lines = [f"# The noise ceiling on the heavy draw, Tiny id, split {split}", "",
+             f"Command: `.venv/bin/python benchmarks/heavy_truths.py --splits {split} --truth-seeds 0 1 --heavy "
+             f"{args.heavy} --heavy-seed {args.heavy_seed}`. This invocation: {device_name(torch.device('cpu'))}, "
+             f"{torch.get_num_threads()} torch threads, {seconds:.0f} s; the truths, by where they were computed: "
+             f"{hosts_text(rows)} (each one's seconds are in truth.csv). {len(kept)} designs of "
+             f"reward_fidelity.heavy_designs (every ratio uniform in [0, 0.5], seed {args.heavy_seed}); the truth: "
+             f"the export recipe (10 epochs), seeds 0 and 1; deployed accuracy, the two seeds' mean, "
+             f"{100 * min(mean.values()):.1f}-{100 * max(mean.values()):.1f}%.", "",
+             spread_text(np.array([truth[k][0] for k in kept]), np.array([truth[k][1] for k in kept])), "",
+             "## Truth seed 1 against seed 0: the noise ceiling", "",
+             "How a second fine-tune of each design reads the first: no stand-in for seed 0 can be expected to read it "
+             "better than this.", "",
+             "| stand-in for truth seed 0 | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
+             "points | its spread (sd) | calibration error, points | top-pick regret |",
+             "|---|---:|---:|---:|---:|---:|---:|",
+             compare("truth seed 1", kept, first, [truth[k][1] for k in kept], config, bps), "",
+             "## Against the mean of truth seeds 0 and 1", "",
+             "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
+             "points | its spread (sd) | calibration error, points | top-pick regret |",
+             "|---|---:|---:|---:|---:|---:|---:|",
+             compare("cost-only (every design at their mean truth)", kept, mean,
+                     [float(np.mean(list(mean.values())))] * len(kept), config, bps)]
+    for m, accs in raw.items():
+        lines.append(compare(f"raw {m}", kept, mean, [accs[k] for k in kept], config, bps))
+        if m in maps and not maps[m].held & set(kept):
+            lines.append(compare(f"{map_name(m, maps[m])} (fitted on {maps[m].networks} networks, none of these)", kept,
+                                 mean, [maps[m].fitted(accs[k]) for k in kept], config, bps))
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--splits", type=int, nargs="+", required=True, choices=range(1, 17), metavar="{1..16}")
+    p.add_argument("--truth-seeds", type=int, nargs="+", default=[0], help="the export fine-tune's seeds")
     add_heavy_arguments(p)
     args = parse_heavy_arguments(p)
     data = load_subset()
     for split in args.splits:
+        started = time.time()
         trained = bundled_tiny(split)
-        truths(split, heavy_designs(trained.config, args.heavy, args.heavy_seed), trained, data, 10, [0], OUT / "truth.csv")
+        kept = heavy_designs(trained.config, args.heavy, args.heavy_seed)
+        seeds = sorted(set(args.truth_seeds))
+        truth = truths(split, kept, trained, data, 10, seeds, OUT / "truth.csv")
+        if not {0, 1} <= set(seeds):
+            continue
+        pairs = {k: [v[seeds.index(0)], v[seeds.index(1)]] for k, v in truth.items()}
+        out = OUT / f"heavy-ceiling-split-{split:02d}.md"
+        text = ceiling_report(split, sorted(set(kept)), pairs, args, time.time() - started)
+        ckpt.atomic_write(out, lambda tmp, text=text: tmp.write_text(text))
+        print(text)
 
 
 if __name__ == "__main__":
