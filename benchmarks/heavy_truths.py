@@ -1,7 +1,7 @@
 """Export truths of heavily pruned designs, so that maps are judged where searches drive them; with two truth seeds,
 the noise ceiling there.
 
-    .venv/bin/python benchmarks/heavy_truths.py --splits 7 16 [--truth-seeds 0] [--heavy 12] [--heavy-seed 6000] [--threads 2]
+    .venv/bin/python benchmarks/heavy_truths.py --splits 7 16 [--truth-seeds 0] [--methods ...] [--heavy 12] [--heavy-seed 6000] [--threads 2]
 
 Through split 13's `distill` map, DDPG settled on designs that keep 20-30% of the device FLOPs, which the map read 9.7
 points high; on 12 fresh such designs (reward_fidelity.heavy_designs: every ratio uniform in [0, 0.5], seed 6000) it
@@ -9,8 +9,9 @@ read 9.4 points off and was withdrawn (docs/environment.md, "A FLOPs ceiling on 
 fine-tunes the draw at each split with the export recipe (10 epochs from the pruned network, one run per
 ``--truth-seeds`` seed) and appends each truth to results/calibration/truth.csv as it finishes (a killed run resumes),
 so that ``search_proxies.py --split S`` judges every map at S on the seed-0 truths (its ``HEAVY_SEARCH``) and
-``--withdraw`` takes out each map that misses the rule for keeping a map there. It measures no proxy:
-search_proxies.py does.
+``--withdraw`` takes out each map that misses the rule for keeping a map there. It measures the raw accuracies of
+the draw only for ``--methods`` (appended to results/calibration/proxies.csv, as fit_calibration.py's are):
+search_proxies.py measures every proxy on all of a split's search-like designs, this only on the draw.
 
 Once a split's draw has truths of seeds 0 and 1, this also writes results/calibration/heavy-ceiling-split-<S>.md
 (docs/environment.md, "A noise ceiling on the heavy draw"): how well a second fine-tune of each design reads the
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fit_calibration import truths
+from fit_calibration import proxies, truths
 from ground_truth_check import compare
 from reward_fidelity import (PROXIES, add_heavy_arguments, bundled_tiny, heavy_designs, hosts_text, parse_heavy_arguments,
                              read_rows)
@@ -103,6 +104,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--splits", type=int, nargs="+", required=True, choices=range(1, 17), metavar="{1..16}")
     p.add_argument("--truth-seeds", type=int, nargs="+", default=[0], help="the export fine-tune's seeds")
+    p.add_argument("--methods", nargs="*", default=[], choices=list(PROXIES), help="raw proxies to measure on the draw")
     add_heavy_arguments(p)
     args = parse_heavy_arguments(p)
     data = load_subset()
@@ -111,6 +113,7 @@ def main() -> None:
         trained = bundled_tiny(split)
         kept = heavy_designs(trained.config, args.heavy, args.heavy_seed)
         seeds = sorted(set(args.truth_seeds))
+        proxies(split, kept, trained, data, args.methods, OUT / "proxies.csv")
         truth = truths(split, kept, trained, data, 10, seeds, OUT / "truth.csv")
         if not {0, 1} <= set(seeds):
             continue
