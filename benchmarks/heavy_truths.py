@@ -16,7 +16,8 @@ search_proxies.py measures every proxy on all of a split's search-like designs, 
 Once a split's draw has truths of seeds 0 and 1, this also writes results/calibration/heavy-ceiling-split-<S>.md
 (docs/environment.md, "A noise ceiling on the heavy draw"): how well a second fine-tune of each design reads the
 first (the noise ceiling), and how cost-only, every raw proxy with committed accuracies of the whole draw, and every
-map beside the weights (shipped or withdrawn) read the mean of the two. It fits and chooses nothing.
+map beside the weights (shipped or withdrawn) read the mean of the two; and, as a bound rather than a candidate, how
+a map of each proxy fitted on the draw itself reads it, leave-one-out. It chooses nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from reward_fidelity import (PROXIES, add_heavy_arguments, bundled_tiny, heavy_d
                              read_rows)
 from search_proxies import map_name, split_maps
 
+from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import load_subset
 from coinfer_env.hardware import device_name
@@ -97,7 +99,24 @@ def ceiling_report(split: int, kept: list[str], truth: dict[str, list[float]], a
         if m in maps and not maps[m].held & set(kept):
             lines.append(compare(f"{map_name(m, maps[m])} (fitted on {maps[m].networks} networks, none of these)", kept,
                                  mean, [maps[m].fitted(accs[k]) for k in kept], config, bps))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", *within_draw(kept, mean, raw)]) + "\n"
+
+
+def within_draw(kept: list[str], truth: dict[str, float], raw: dict[str, dict[str, float]]) -> list[str]:
+    """The best a map of one proxy could do on the draw: fitted on the draw itself, judged leave-one-out."""
+    y = [truth[k] for k in kept]
+    constant = np.mean([abs(t - np.mean(y[:i] + y[i + 1:])) for i, t in enumerate(y)])
+    lines = ["## A map fitted on the draw itself, judged leave-one-out", "",
+             "Each design read by a map fitted on the draw's other designs against the two seeds' mean: more than "
+             "any map fitted elsewhere knows about designs like these, so a bound on what a map of that proxy could "
+             "reach here, not a candidate (nothing is chosen from it).", "",
+             "| reading | accuracy error of a line, points | of an isotonic map, points |", "|---|---:|---:|",
+             f"| none (each design at the mean of the others) | {100 * constant:.1f} | - |"]
+    for m, accs in raw.items():
+        x = [accs[k] for k in kept]
+        lines.append(f"| raw {m} | {100 * calib.loo_error(x, y, 'line'):.1f} | "
+                     f"{100 * calib.loo_error(x, y, 'isotonic'):.1f} |")
+    return lines
 
 
 def main() -> None:
