@@ -57,7 +57,7 @@ RESULTS = Path("docs/results/calibration")
 CALIBRATION_SEARCH = {4: 12, 7: 12, 13: 32, 16: 12}
 FRESH_SEARCH = {4: {4000: 16}, 7: {4000: 16, 5000: 16}, 16: {4000: 16}}
 # reward_fidelity.heavy_designs' draws with export truths (ceiling_map.py at split 13, heavy_truths.py elsewhere)
-HEAVY_SEARCH = {7: {6000: 12}, 13: {6000: 12}, 16: {6000: 12}}
+HEAVY_SEARCH = {7: {6000: 12}, 13: {6000: 12}, 16: {6000: 12, 7000: 12}}
 
 
 def designs(config, split: int) -> dict[str, list[str]]:
