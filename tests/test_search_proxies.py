@@ -182,3 +182,35 @@ def test_at_split_13_the_heavy_group_is_judged_with_its_committed_truths():
     text = (results / "search-proxies-split-13.md").read_text()
     assert withdrawn and (f"distill-16 + its withdrawn isotonic map, on the 12 designs of seed 6000 (ratios in [0, 0.5]): "
                           f"accuracy error {error:.1f} points") in text
+
+
+def test_split_16_judges_two_heavy_draws_and_finetune_48_on_each(tmp_path):
+    """At split 16 the heavy draws of seeds 6000 and 7000 both have committed export truths, and ``finetune-48``'s raw
+    accuracy of every split-16 design is committed: nothing is appended, each draw gets its own table, and
+    ``finetune-48``'s accuracy and reward taus there are scipy's on the CSVs' rows (truth seed 0)."""
+    for part in ("calibration", "reward_fidelity"):
+        shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
+    results = tmp_path / "docs" / "results" / "calibration"
+    before = (results / "proxies.csv").read_text()
+    done = subprocess.run([sys.executable, str(SCRIPT), "--split", "16", "--methods", "finetune-48", "--threads", "1"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (results / "proxies.csv").read_text() == before
+    from reward_fidelity import bundled_tiny, heavy_designs, reward
+
+    trained = bundled_tiny(16)
+    text = (results / "search-proxies-split-16.md").read_text()
+    for seed in (6000, 7000):
+        kept = sorted(set(heavy_designs(trained.config, 12, seed)))
+        truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
+                 if r["split"] == "16" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in kept}
+        raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(results / "proxies.csv")
+               if r["split"] == "16" and r["method"] == "finetune-48" and r["kept"] in kept}
+        assert len(truth) == len(raw) == 12
+        table = text.split(f"## The 12 designs of seed {seed} (ratios in [0, 0.5]) alone")[1].split("\n## ")[0]
+        cells = next(line for line in table.splitlines() if line.startswith("| raw finetune-48 |")).split(" | ")
+
+        def rewards(acc: dict) -> list[float]:
+            return [reward(trained.config, json.loads(k), acc[k], trained.bits_per_symbol) for k in kept]
+        assert cells[1].startswith(f"{kendalltau(rewards(raw), rewards(truth)).statistic:.2f} [")
+        assert cells[2] == f"{kendalltau([raw[k] for k in kept], [truth[k] for k in kept]).statistic:.2f}"
