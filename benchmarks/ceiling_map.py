@@ -162,7 +162,7 @@ def main() -> None:
              f"Command: `.venv/bin/python benchmarks/ceiling_map.py --split {args.split} --method {args.method} --heavy "
              f"{args.heavy} --heavy-seed {args.heavy_seed}` (this invocation: {time.time() - started:.0f} s; it computes only "
              "the rows the CSVs lack, and each row's seconds are in them). Truth: the export recipe (10 epochs from the pruned network), seed 0, test accuracy. Rows used: "
-             f"raw accuracies and truths {hosts_text([r for r in read_rows(OUT / 'truth.csv') if r['kept'] in heavy])} "
+             f"raw accuracies and truths {hosts_text([r for r in read_rows(OUT / 'truth.csv') if r['kept'] in heavy and r['seed'] == '0'])} "
              "for the verdict group; the rest are committed rows of earlier scripts.",
              "",
              f"Fit: {len(fit)} networks (the calibration panel and 32 search-like designs, seed 3000). Ceiling knots "

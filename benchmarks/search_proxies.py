@@ -14,7 +14,8 @@ in that map's fit: a held-out reading that costs no compute.
 Designs: at splits 4, 7 and 16, the 12 of fit_calibration.py's ``--calibration-search 12`` and the 16 of each of its
 ``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32. At splits 7,
 13 and 16, also 12 heavily pruned ones (seed 6000, every ratio uniform in [0, 0.5]: where the searches through a map
-went, so the rule for keeping a map applies there too; ceiling_map.py and heavy_truths.py fine-tuned them). Below the
+went, so the rule for keeping a map applies there too; ceiling_map.py and heavy_truths.py fine-tuned them), and at
+split 16 12 more of a fresh draw (seed 7000). Below the
 table of all the split's designs, one table per group of them (by the seed that drew it), so a group that is easier
 to order than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
