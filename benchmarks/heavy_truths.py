@@ -61,10 +61,10 @@ def spread_text(first: np.ndarray, second: np.ndarray) -> str:
             f"difference over the square root of 2, is {100 * noise:.1f} points.")
 
 
-def ceiling_report(split: int, kept: list[str], truth: dict[str, list[float]], args: argparse.Namespace,
+def ceiling_report(split: int, trained, kept: list[str], truth: dict[str, list[float]], args: argparse.Namespace,
                    seconds: float) -> str:
-    """The report on the draw's two truth seeds; ``truth``: kept -> [seed 0, seed 1]."""
-    trained = bundled_tiny(split)
+    """The report on the draw's two truth seeds; ``trained``: the split's bundled network; ``truth``: kept -> [seed 0,
+    seed 1]."""
     config, bps = trained.config, trained.bits_per_symbol
     first = {k: truth[k][0] for k in kept}
     mean = {k: float(np.mean(truth[k])) for k in kept}
@@ -138,7 +138,7 @@ def main() -> None:
             continue
         pairs = {k: [v[seeds.index(0)], v[seeds.index(1)]] for k, v in truth.items()}
         out = OUT / f"heavy-ceiling-split-{split:02d}.md"
-        text = ceiling_report(split, sorted(set(kept)), pairs, args, time.time() - started)
+        text = ceiling_report(split, trained, sorted(set(kept)), pairs, args, time.time() - started)
         ckpt.atomic_write(out, lambda tmp, text=text: tmp.write_text(text))
         print(text)
 
