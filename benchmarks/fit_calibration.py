@@ -10,6 +10,8 @@ For each of ``--splits`` (Tiny weights, bundled for every split point):
     never a network of a measurement panel);
   - with ``--calibration-search N``, adds the first N designs of reward_fidelity.calibration_search (a random
     search's draws, every ratio uniform in [0, 1]: heavily pruned, where the fixed part of the panel is sparse);
+  - with ``--calibration-heavy SEED ...``, adds the first ``--heavy`` designs of reward_fidelity.heavy_designs of each
+    seed (every ratio uniform in [0, 0.5]: where the searches through a map went);
   - measures each ``--methods`` proxy's raw validation accuracy on every network (as the env scores it);
   - fine-tunes every network with ``coinfer export``'s recipe for ``--epochs`` from the pruned network, with each of
     ``--seeds`` (the truth; their mean is what the maps aim at, as in ground_truth_check.py);
@@ -29,7 +31,9 @@ that split and method again. Without ``--check``, a map is judged only by its le
 panel, and ``split-<S>.md`` says so beside its table. ``--check search=SEEDS`` judges on fresh search-like designs
 (the first --panel-networks of a random search with seed ``--search-seed``, by default --panel-seed + 4000); for a
 fit with ``--calibration-search``, that check replaces the leave-one-out bar (docs/environment.md, "Split 7's second
-fit, judged on fresh search-like designs").
+fit, judged on fresh search-like designs"). ``--check heavy=SEEDS`` judges on a fresh heavy draw (the first ``--heavy``
+designs of seed ``--heavy-seed``, by default --panel-seed + 8000), and for a fit with ``--calibration-heavy`` it too
+replaces the leave-one-out bar (docs/environment.md, "A split-16 map whose calibration set holds heavy designs").
 
 A second look at a fit already judged (say ``--check search=0,1`` to add a truth seed and the noise ceiling) passes
 ``--report NAME`` and no ``--calibration-out``: it writes its own report, and ships or withdraws nothing.
@@ -51,7 +55,8 @@ import torch
 from scipy.stats import kendalltau
 from ground_truth_check import FIXED_PANELS, compare
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, export_truth, fit_maps,
-                             ground_truth, hosts_text, panels, read_rows, reward, search_designs, ship_fits)
+                             ground_truth, heavy_designs, hosts_text, panels, read_rows, reward, search_designs,
+                             ship_fits)
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
@@ -60,9 +65,10 @@ from coinfer_env.data import load_subset
 from coinfer_env.evaluation import Evaluator
 from coinfer_env.hardware import device_name
 
-# reward_fidelity's fixed panels, and ``search``: fresh search-like designs (seed --search-seed, by default
-# --panel-seed + 4000, apart from the calibration panel's search-like part at + 3000), the kind a search proposes
-CHECK_PANELS = (*FIXED_PANELS, "search")
+# reward_fidelity's fixed panels, ``search``: fresh search-like designs (seed --search-seed, by default
+# --panel-seed + 4000, apart from the calibration panel's search-like part at + 3000), the kind a search proposes, and
+# ``heavy``: a fresh heavy draw (reward_fidelity.heavy_designs, seed --heavy-seed), where a search through a map goes
+CHECK_PANELS = (*FIXED_PANELS, "search", "heavy")
 
 OUT = Path("docs/results/calibration")
 SPLIT_13 = Path("docs/results/reward_fidelity")  # where reward_fidelity.py and ground_truth_check.py keep split 13's rows
@@ -93,6 +99,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--search-seed", type=int, metavar="SEED",
                    help="the random-search seed of --check's search panel (None: --panel-seed + 4000); a new seed "
                    "draws designs whose truths no earlier fit has seen")
+    p.add_argument("--calibration-heavy", type=int, nargs="*", default=[], metavar="SEED",
+                   help="add the first --heavy designs of reward_fidelity.heavy_designs with each seed to the "
+                   "calibration panel (the report is then split-<S>[-search<N>]-heavy<SEEDS>.md)")
+    p.add_argument("--heavy", type=int, default=12, help="how many designs each heavy draw holds")
+    p.add_argument("--heavy-seed", type=int, metavar="SEED",
+                   help="the heavy draw of --check's heavy panel (None: --panel-seed + 8000)")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--report", metavar="NAME", help="the report's file name in --out, for one split (default: "
                    "split-<S>[-search<N>][-<methods>].md): a second look at a fit already judged, say with a second "
@@ -107,7 +119,7 @@ def parse_args() -> argparse.Namespace:
                    help="the rule's accuracy bar: the most leave-one-out error on the calibration panel, and the most "
                         "accuracy error on each checked panel, that a map may have and ship (the issue's target: 3)")
     args = p.parse_args()
-    for name, least in (("epochs", 1), ("threads", 1), ("panel_networks", 3), ("calibration_search", 0)):  # 3 draw 4: a leave-one-out fit needs 3
+    for name, least in (("epochs", 1), ("threads", 1), ("panel_networks", 3), ("calibration_search", 0), ("heavy", 3)):  # 3 draw 4: a leave-one-out fit needs 3
         if getattr(args, name) < least:
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is invalid: give {least} or more")
     if not args.bar > 0:
@@ -122,6 +134,16 @@ def parse_args() -> argparse.Namespace:
         p.error(f"--search-seed {args.search_seed} is invalid: give a seed of 0 or more")
     elif "search" not in dict(args.check):
         p.error(f"--search-seed {args.search_seed} is given but --check has no search panel: add search=SEEDS")
+    if bad := [s for s in args.calibration_heavy if s < 0] or sorted({s for s in args.calibration_heavy
+                                                                        if args.calibration_heavy.count(s) > 1}):
+        p.error(f"--calibration-heavy {' '.join(map(str, bad))} is invalid: give distinct seeds of 0 or more")
+    if args.heavy_seed is None:
+        args.heavy_seed = args.panel_seed + 8000
+    elif "heavy" not in dict(args.check):
+        p.error(f"--heavy-seed {args.heavy_seed} is given but --check has no heavy panel: add heavy=SEEDS")
+    if args.heavy_seed in args.calibration_heavy and "heavy" in dict(args.check):
+        p.error(f"--heavy-seed {args.heavy_seed} is invalid: that draw is in --calibration-heavy, so the check would "
+                "not be held out; give another seed")
     return args
 
 
@@ -132,8 +154,9 @@ def report_name(args: argparse.Namespace, split: int) -> str:
     if args.report:
         return args.report
     search = f"-search{args.calibration_search}" if args.calibration_search else ""
+    heavy = f"-heavy{'-'.join(map(str, args.calibration_heavy))}" if args.calibration_heavy else ""
     methods = "" if args.methods == [DEFAULT] else "-" + "-".join(args.methods)
-    return f"split-{split:02d}{search}{methods}.md"
+    return f"split-{split:02d}{search}{heavy}{methods}.md"
 
 
 def check_spec(text: str) -> tuple[str, list[int]]:
@@ -204,6 +227,7 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
     """``split-<S>.md``: the command, where its ``rows`` came from, and per method how the raw proxy and its maps read
     the truth, and whether its map ships (``misses``: the checked panels where it misses the rule for keeping it)."""
     mean = {k: float(np.mean(v)) for k, v in truth.items()}
+    heavy_seeds = " ".join(map(str, args.calibration_heavy))
     check = " ".join(f"{panel}={','.join(map(str, seeds))}" for panel, seeds in args.check)
     lines = [
         f"# Calibration maps, Tiny id, split {split}",
@@ -211,19 +235,24 @@ def report(args: argparse.Namespace, split: int, raw: dict[str, dict[str, float]
         f"Command: `.venv/bin/python benchmarks/fit_calibration.py --splits {split} --methods {' '.join(args.methods)} "
         f"--epochs {args.epochs} --seeds {' '.join(map(str, args.seeds))} --panel-networks {args.panel_networks} "
         f"--panel-seed {args.panel_seed}"
-        f"{f' --calibration-search {args.calibration_search}' if args.calibration_search else ''}{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
+        f"{f' --calibration-search {args.calibration_search}' if args.calibration_search else ''}"
+        f"{f' --calibration-heavy {heavy_seeds}' if heavy_seeds else ''}{f' --heavy {args.heavy}' if args.heavy != 12 else ''}"
+        f"{f' --calibration-out {args.calibration_out}' if args.calibration_out else ''}"
         f"{f' --check {check}' if check else ''}"
         f"{f' --search-seed {args.search_seed}' if args.search_seed != args.panel_seed + 4000 else ''}"
+        f"{f' --heavy-seed {args.heavy_seed}' if 'heavy' in dict(args.check) else ''}"
         f"{f' --bar {args.bar:g}' if args.bar != 3 else ''}{f' --report {args.report}' if args.report else ''}`. "
         f"This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads, {seconds:.0f} s; "
         f"the rows of raw accuracies and truths it read, by where they were computed: {hosts_text(rows)}; "
         f"{sum(float(r['seconds']) for r in rows):.0f} s of compute in all. Truth: "
         f"{export_truth(args.epochs, args.seeds)}, on {len(truth)} calibration networks"
         f"{f' (the panel and {args.calibration_search} search-like designs, seed {args.panel_seed + 3000})' if args.calibration_search else ''}"
+        f"{f' (with the first {args.heavy} heavy designs of each of seeds {heavy_seeds}: every ratio uniform in [0, 0.5])' if heavy_seeds else ''}"
         f" ({min(mean.values()):.3f} to "
         f"{max(mean.values()):.3f}). "
         + (f"The maps are judged below on the held-out panels {', '.join(p for p, _ in args.check)}, drawn at this split"
-           f"{f' (search: seed {args.search_seed})' if 'search' in dict(args.check) else ''}."
+           f"{f' (search: seed {args.search_seed})' if 'search' in dict(args.check) else ''}"
+           f"{f' (heavy: the first {args.heavy} designs of seed {args.heavy_seed}, every ratio uniform in [0, 0.5])' if 'heavy' in dict(args.check) else ''}."
            if args.check else "No panel is checked here (--check): the leave-one-out error below is all this run "
            "checks of a map."),
         "",
@@ -361,20 +390,27 @@ def main() -> None:
         trained = bundled_tiny(split)
         drawn = panels(trained.config, args.panel_networks, args.panel_seed)
         drawn["search"] = search_designs(trained.config, args.panel_networks, args.search_seed)
+        drawn["heavy"] = heavy_designs(trained.config, args.heavy, args.heavy_seed)
         searched = calibration_search(trained.config, args.calibration_search, args.panel_seed)
-        cal = sorted({json.dumps(list(k)) for k in drawn["calibration"] + searched})
-        checked = {panel: sorted({json.dumps(list(k)) for k in drawn[panel]}) for panel, _ in args.check}
+        heavy = [k for seed in args.calibration_heavy for k in heavy_designs(trained.config, args.heavy, seed)]
+        cal = sorted({json.dumps(list(k)) for k in drawn["calibration"] + searched} | set(heavy))
+        checked = {panel: sorted({k if isinstance(k, str) else json.dumps(list(k)) for k in drawn[panel]})
+                   for panel, _ in args.check}
         if shared := set(cal) & {k for kept in checked.values() for k in kept}:
             raise SystemExit(f"{len(shared)} networks of --check's panels are calibration networks at split {split}; "
                              "the check would not be held out: pass another --panel-seed")
         raw = proxies(split, cal, trained, data, args.methods, args.out / "proxies.csv")
         truth = truths(split, cal, trained, data, args.epochs, args.seeds, args.out / "truth.csv")
         by = {("calibration", m): [{"kept": k, "proxy_accuracy": a} for k, a in raw[m].items()] for m in args.methods}
-        fits = {m: {**f, "search_networks": len(searched)}  # the calibration panel alone: the checked panels come after
+        held = {"search_networks": len(searched)} | ({"heavy_networks": args.heavy, "heavy_seeds": args.calibration_heavy}
+                                                       if args.calibration_heavy else {})
+        fits = {m: {**f, **held}  # the calibration panel alone: the checked panels come after
                 for m, f in fit_maps(by, truth).items()}
         constant = float(np.mean([np.mean(v) for v in truth.values()]))
-        # a fresh search-like panel measures what the leave-one-out error estimates, for a fit that holds such designs
-        loo_bar = not (args.calibration_search and "search" in dict(args.check))
+        # a fresh search-like (or heavy) panel measures what the leave-one-out error estimates, for a fit that holds
+        # such designs
+        loo_bar = not ((args.calibration_search and "search" in dict(args.check))
+                       or (args.calibration_heavy and "heavy" in dict(args.check)))
         sections, misses = [], {m: [(LOO_PANEL, why)] if loo_bar and (why := loo_rule(f, args.bar)) else []
                                 for m, f in fits.items()}
         for panel, seeds in args.check:

@@ -82,7 +82,7 @@ class Judged(NamedTuple):
     """A method's map at the split, as judged here."""
 
     fitted: calib.Calibration
-    held: set[str]  # the search-like designs its fit holds (JSON kept vectors)
+    held: set[str]  # the search-like and heavy designs its fit holds (JSON kept vectors)
     networks: int  # how many networks it was fitted on
     withdrawn: bool  # taken out (its record keeps it): calibrated=True refuses it
 
@@ -97,7 +97,8 @@ def split_maps(config, split: int, methods: list[str], directory: Path) -> dict[
             continue
         e, withdrawn = found
         held = calibration_search(config, e.get("search_networks", 0), e["panel_seed"] - 1000)  # as ship_fits wrote it
-        out[m] = Judged(calib.from_entry(e), {json.dumps(list(k)) for k in held}, e["networks"], withdrawn)
+        heavy = {k for seed in e.get("heavy_seeds", []) for k in heavy_designs(config, e["heavy_networks"], seed)}
+        out[m] = Judged(calib.from_entry(e), {json.dumps(list(k)) for k in held} | heavy, e["networks"], withdrawn)
     return out
 
 

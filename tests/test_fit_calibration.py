@@ -385,7 +385,11 @@ def test_a_fit_of_another_proxy_keeps_the_default_proxys_report(methods, search,
 
     from fit_calibration import report_name
 
-    assert report_name(argparse.Namespace(methods=methods, calibration_search=search, report=None), 7) == name
+    assert report_name(argparse.Namespace(methods=methods, calibration_search=search, calibration_heavy=[],
+                                          report=None), 7) == name
+    heavy = argparse.Namespace(methods=methods, calibration_search=search, calibration_heavy=[6000, 7000], report=None)
+    assert report_name(heavy, 7) == name.replace(f"split-07{'-search12' if search else ''}",
+                                                 f"split-07{'-search12' if search else ''}-heavy6000-7000")
 
 
 def test_a_second_look_with_its_own_report_leaves_the_verdict_and_the_maps_as_they_were(tmp_path):
@@ -434,6 +438,86 @@ def test_a_bar_that_is_not_positive_is_refused(tmp_path):
     done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", "--bar", "0")
     assert done.returncode == 2 and "--bar 0 is invalid: give a positive number of points" in done.stderr
     assert not (tmp_path / "cal").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (("--check", "narrow=0", "--heavy-seed", "8000"), "--heavy-seed 8000 is given but --check has no heavy panel"),
+    (("--calibration-heavy", "6000", "--check", "heavy=0", "--heavy-seed", "6000"),
+     "--heavy-seed 6000 is invalid: that draw is in --calibration-heavy"),
+    (("--calibration-heavy", "6000", "6000"), "--calibration-heavy 6000 is invalid: give distinct seeds"),
+    (("--calibration-heavy", "-1"), "--calibration-heavy -1 is invalid"),
+    (("--heavy", "2"), "--heavy 2 is invalid: give 3 or more")])
+def test_bad_heavy_arguments_are_refused_in_one_line(tmp_path, extra, message):
+    done = fit(tmp_path / "cal", tmp_path / "maps", "--splits", "4", *extra)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()[-1]) > 0
+    assert not (tmp_path / "cal").exists()
+
+
+def plant_heavy_fit(out: Path, offset: float) -> tuple[list[str], list[str], list[str]]:
+    """Planted at split 4 (``--panel-networks 3 --heavy 3 --epochs 1``): the calibration panel (4 networks) and the
+    heavy draw of seed 6000 (3 designs) at the raw and deployed accuracies of RAW and DEPLOYED (the search-like pair's
+    replaced by 0.15 -> 0.35, 0.25 -> 0.45 and 0.05 -> 0.25), and the heavy draw of seed 8000 at FRESH_RAW, deployed
+    ``offset`` above y = x + 0.2. Returns the calibration networks, the calibration heavy draw and the checked one."""
+    from reward_fidelity import heavy_designs
+
+    config, cal, _ = small_panel_at_split_4(search=0)
+    heavy = heavy_designs(config, 3, 6000)
+    fresh = sorted(set(heavy_designs(config, 3, 8000)))
+    assert len(set(heavy)) == 3 and len(fresh) == 3 and not (set(heavy) | set(fresh)) & set(cal)
+    raw = dict(zip(cal + heavy, (*RAW[:4], 0.15, 0.25, 0.05))) | dict(zip(fresh, FRESH_RAW))
+    truth = dict(zip(cal + heavy, (*DEPLOYED[:4], 0.35, 0.45, 0.25))) | {k: a + 0.2 + offset
+                                                                         for k, a in zip(fresh, FRESH_RAW)}
+    out.mkdir()
+    plant(out / "truth.csv", ["split", "kept", "epochs", "seed", "test_accuracy", "seconds"],
+          [{"split": 4, "kept": k, "epochs": 1, "seed": 0, "test_accuracy": a, "seconds": 1} for k, a in truth.items()])
+    plant(out / "proxies.csv", ["split", "method", "kept", "proxy_accuracy", "seconds"],
+          [{"split": 4, "method": "reconstruct-8", "kept": k, "proxy_accuracy": a, "seconds": 1} for k, a in raw.items()])
+    return cal, heavy, fresh
+
+
+@pytest.mark.parametrize(("offset", "keeps"), [(0.0, True), (0.1, False)])
+def test_calibration_heavy_joins_the_fit_and_a_fresh_heavy_draw_judges_it(tmp_path, offset, keeps):
+    """``--calibration-heavy 6000``: seed 6000's heavy draw joins the fit (7 networks, nothing computed: every row is
+    planted) and its provenance, so search_proxies.split_maps counts those designs as held; ``--check heavy=0
+    --heavy-seed 8000`` judges the map on seed 8000's draw (an isotonic map through the 7 points is y = x + 0.2 over
+    the fresh draw's raw 0.12-0.28, as by hand: the planted calibration points all lie on it, but for the 0.9 at raw
+    0.4), and replaces the leave-one-out bar: planted on the map it ships; 10 points above, it misses by 10.0 points and
+    is withdrawn."""
+    from search_proxies import split_maps
+
+    from coinfer_env import calibration as calib
+    from reward_fidelity import PROXIES, bundled_tiny
+
+    out, maps = tmp_path / "cal", tmp_path / "maps"
+    cal, heavy, fresh = plant_heavy_fit(out, offset)
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    maps.mkdir()
+    done = fit(out, maps, "--splits", "4", "--epochs", "1", "--panel-networks", "3", "--heavy", "3",
+               "--calibration-heavy", "6000", "--check", "heavy=0", "--heavy-seed", "8000")
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before  # nothing computed
+    text = (out / "split-04-heavy6000.md").read_text()
+    assert "--calibration-heavy 6000 --heavy 3" in text and "--heavy-seed 8000`" in text
+    assert "on 7 calibration networks (with the first 3 heavy designs of each of seeds 6000" in text
+    assert "(heavy: the first 3 designs of seed 8000" in text
+    assert f"accuracy error {100 * offset:.1f} points (the bar: 3)" in text
+    data = json.loads((maps / "calibration.json").read_text())
+    if keeps:
+        (shipped,) = data["fits"]
+        assert (shipped["networks"], shipped["heavy_networks"], shipped["heavy_seeds"]) == (7, 3, [6000])
+        assert not withdrawn(maps)
+        judged = split_maps(bundled_tiny(4).config, 4, ["reconstruct-8"], maps)["reconstruct-8"]
+        assert judged.held == set(heavy) and not judged.held & set(fresh + cal)
+        x = {k: float(r["proxy_accuracy"]) for r in rows(out / "proxies.csv") for k in [r["kept"]]}
+        y = {r["kept"]: float(r["test_accuracy"]) for r in rows(out / "truth.csv")}
+        expected = calib.fit([x[k] for k in cal + heavy], [y[k] for k in cal + heavy], shipped["kind"])
+        assert [tuple(k) for k in shipped["knots"]] == list(expected.knots)
+    else:
+        assert not data["fits"]
+        with pytest.raises(ValueError) as refused:
+            calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
+        assert "on the held-out heavy panel (3 networks" in str(refused.value)
+        assert "leave-one-out" not in str(refused.value)
 
 
 def test_a_search_seed_without_a_search_check_is_refused(tmp_path):
