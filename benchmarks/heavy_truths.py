@@ -14,7 +14,8 @@ the draw only for ``--methods`` (appended to results/calibration/proxies.csv, as
 search_proxies.py measures every proxy on all of a split's search-like designs, this only on the draw.
 
 Once a split's draw has truths of seeds 0 and 1, this also writes results/calibration/heavy-ceiling-split-<S>.md
-(docs/environment.md, "A noise ceiling on the heavy draw"): how well a second fine-tune of each design reads the
+(for a draw other than seed 6000's, heavy-ceiling-split-<S>-seed<SEED>.md; docs/environment.md, "A noise ceiling on
+the heavy draw"): how well a second fine-tune of each design reads the
 first (the noise ceiling), and how cost-only, every raw proxy with committed accuracies of the whole draw, and every
 map beside the weights (shipped or withdrawn) read the mean of the two; and, as a bound rather than a candidate, how
 a map of each proxy fitted on the draw itself reads it, leave-one-out. It chooses nothing.
@@ -137,7 +138,7 @@ def main() -> None:
         if not {0, 1} <= set(seeds):
             continue
         pairs = {k: [v[seeds.index(0)], v[seeds.index(1)]] for k, v in truth.items()}
-        out = OUT / f"heavy-ceiling-split-{split:02d}.md"
+        out = OUT / f"heavy-ceiling-split-{split:02d}{'' if args.heavy_seed == 6000 else f'-seed{args.heavy_seed}'}.md"
         text = ceiling_report(split, trained, sorted(set(kept)), pairs, args, time.time() - started)
         ckpt.atomic_write(out, lambda tmp, text=text: tmp.write_text(text))
         print(text)

@@ -15,7 +15,7 @@ Designs: at splits 4, 7 and 16, the 12 of fit_calibration.py's ``--calibration-s
 ``--check search`` panels (seed 4000, and at split 7 also 5000); at split 13, ground_truth_check.py's 32. At splits 7,
 13 and 16, also 12 heavily pruned ones (seed 6000, every ratio uniform in [0, 0.5]: where the searches through a map
 went, so the rule for keeping a map applies there too; ceiling_map.py and heavy_truths.py fine-tuned them), and at
-split 16 12 more of a fresh draw (seed 7000). Below the
+split 16 12 more of each of two fresh draws (seeds 7000 and 8000). Below the
 table of all the split's designs, one table per group of them (by the seed that drew it), so a group that is easier
 to order than the others shows. Raw accuracies are appended to results/calibration/proxies.csv (the rows
 fit_calibration.py writes, so the ones it measured are reused and a killed run resumes); the report is
@@ -58,7 +58,7 @@ RESULTS = Path("docs/results/calibration")
 CALIBRATION_SEARCH = {4: 12, 7: 12, 13: 32, 16: 12}
 FRESH_SEARCH = {4: {4000: 16}, 7: {4000: 16, 5000: 16}, 16: {4000: 16}}
 # reward_fidelity.heavy_designs' draws with export truths (ceiling_map.py at split 13, heavy_truths.py elsewhere)
-HEAVY_SEARCH = {7: {6000: 12}, 13: {6000: 12}, 16: {6000: 12, 7000: 12}}
+HEAVY_SEARCH = {7: {6000: 12}, 13: {6000: 12}, 16: {6000: 12, 7000: 12, 8000: 12}}
 
 
 def designs(config, split: int) -> dict[str, list[str]]:

@@ -554,6 +554,34 @@ def test_an_adaptive_bn_finetune_map_is_rebuilt_from_the_committed_rows(tmp_path
     assert f"--check {' '.join(check)}`" in old[2]
 
 
+HEAVY_CALIBRATION = ("--splits", "16", "--methods", "finetune-48", "adaptive-bn+finetune-16", "--calibration-search",
+                     "12", "--calibration-heavy", "6000", "7000", "--check", "narrow=0,1", "sweep=0", "search=0",
+                     "heavy=0", "--heavy-seed", "8000", "--report", "split-16-heavy-calibration.md")
+
+
+def test_split_16s_fit_with_heavy_designs_is_rebuilt_from_the_committed_rows(tmp_path):
+    """docs/environment.md, "A split-16 map whose calibration set holds heavy designs": the committed report
+    re-derives from the committed rows alone by the command it names (no --calibration-out: it writes no map), with
+    nothing computed; and its fit holds the 23 panel networks, 12 search-like and 24 heavy designs, none of any
+    checked group."""
+    committed = REPO / "docs" / "results" / "calibration"
+    report = committed / "split-16-heavy-calibration.md"
+    out = tmp_path / "cal"
+    out.mkdir()
+    for name in ("proxies.csv", "truth.csv"):
+        shutil.copy(committed / name, out / name)
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), *HEAVY_CALIBRATION], capture_output=True,
+                          text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.read_text() for p in out.iterdir() if p.suffix == ".csv"} == before  # nothing computed
+    new, old = ((out / report.name).read_text().splitlines(), report.read_text().splitlines())
+    assert new[3:] == old[3:]  # every table and verdict; line 2 names this invocation's machine and seconds
+    assert new[2].partition("; the rows")[2] == old[2].partition("; the rows")[2]
+    assert "Command: `.venv/bin/python benchmarks/fit_calibration.py --splits 16 --methods finetune-48" in old[2]
+    assert "on 59 calibration networks" in old[2]
+
+
 def test_the_network_a_map_reads_worst_is_named_with_what_calibration_networks_of_its_raw_accuracy_deploy_at():
     """Hand-made figures: of two held-out networks, the first is read 18 points off (0.60 for 0.42), the second 1;
     two calibration networks lie within 0.03 of its raw 0.16 (0.14 and 0.18, deploying at 61% and 64%), a third
