@@ -78,3 +78,30 @@ def test_the_ceiling_report_is_rebuilt_from_the_committed_truths(tmp_path, split
         slope, intercept = np.polyfit(np.delete(x, i), np.delete(mean, i), 1)
         line.append(abs(max(slope, 1e-3) * x[i] + intercept - mean[i]))
     assert f"| raw finetune-128 | {100 * np.mean(line):.1f} |" in text
+
+
+def test_a_second_draws_ceiling_report_has_its_own_name_and_is_rebuilt_from_the_committed_truths(tmp_path):
+    """Split 16's heavy draw of seed 8000 has truth seeds 0 and 1 too: its report is heavy-ceiling-split-16-seed8000.md
+    (seed 6000's stays as committed), it comes out as committed with nothing measured, and its seed-1 row is scipy's
+    tau and the mean error of the CSVs' rows."""
+    shutil.copytree(REPO / "docs" / "results" / "calibration", tmp_path / "docs" / "results" / "calibration")
+    results = tmp_path / "docs" / "results" / "calibration"
+    before = {p.name: p.read_text() for p in results.iterdir() if p.name != "heavy-ceiling-split-16-seed8000.md"}
+    done = subprocess.run([sys.executable, str(SCRIPT), "--splits", "16", "--heavy-seed", "8000", "--truth-seeds", "0",
+                           "1", "--threads", "1"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {p.name: p.read_text() for p in results.iterdir() if p.name in before} == before
+    name = "heavy-ceiling-split-16-seed8000.md"
+    timing = r"This invocation: [^;]*;"
+    text = (results / name).read_text()
+    assert re.sub(timing, "", text) == re.sub(timing, "", (REPO / "docs" / "results" / "calibration" / name).read_text())
+    assert "--heavy-seed 8000`" in text
+
+    from reward_fidelity import bundled_tiny, heavy_designs
+
+    kept = sorted(set(heavy_designs(bundled_tiny(16).config, 12, 8000)))
+    s0, s1 = ({k: v for k, v in truths(results / "truth.csv", 16, seed).items() if k in kept} for seed in (0, 1))
+    assert len(s0) == len(s1) == 12
+    cells = next(line for line in text.splitlines() if line.startswith("| truth seed 1 |")).split(" | ")
+    assert cells[2] == f"{kendalltau([s1[k] for k in kept], [s0[k] for k in kept]).statistic:.2f}"
+    assert cells[5] == f"{100 * np.mean([abs(s1[k] - s0[k]) for k in kept]):.1f}"
