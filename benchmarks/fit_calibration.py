@@ -1,6 +1,7 @@
 """Fit the ``calibrated=True`` maps of any split point, aimed at the export recipe.
 
     .venv/bin/python benchmarks/fit_calibration.py --splits 16 [--methods reconstruct-8] [--epochs 10] [--seeds 0] \
+        [--calibration-search N] [--calibration-heavy SEED ...] [--check PANEL=SEEDS ...] [--heavy-seed SEED] \
         [--out docs/results/calibration] [--calibration-out coinfer_env/checkpoints]
 
 For each of ``--splits`` (Tiny weights, bundled for every split point):

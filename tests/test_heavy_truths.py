@@ -86,7 +86,8 @@ def test_a_second_draws_ceiling_report_has_its_own_name_and_is_rebuilt_from_the_
     tau and the mean error of the CSVs' rows."""
     shutil.copytree(REPO / "docs" / "results" / "calibration", tmp_path / "docs" / "results" / "calibration")
     results = tmp_path / "docs" / "results" / "calibration"
-    before = {p.name: p.read_text() for p in results.iterdir() if p.name != "heavy-ceiling-split-16-seed8000.md"}
+    before = {p.name: p.read_text() for p in results.iterdir()
+              if p.is_file() and p.name != "heavy-ceiling-split-16-seed8000.md"}
     done = subprocess.run([sys.executable, str(SCRIPT), "--splits", "16", "--heavy-seed", "8000", "--truth-seeds", "0",
                            "1", "--threads", "1"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
