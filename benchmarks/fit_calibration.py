@@ -56,8 +56,8 @@ import torch
 from scipy.stats import kendalltau
 from ground_truth_check import FIXED_PANELS, compare
 from reward_fidelity import (DEFAULT, PROXIES, append_row, bundled_tiny, calibration_search, export_truth, fit_maps,
-                             ground_truth, heavy_designs, hosts_text, panels, read_rows, reward, search_designs,
-                             ship_fits)
+                             fit_entry, ground_truth, heavy_designs, hosts_text, panels, read_rows, reward,
+                             search_designs, ship_fits)
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
@@ -434,7 +434,9 @@ def main() -> None:
                                + f"on each checked panel, an accuracy error of at most {args.bar:g} points and a "
                                "reward tau at least the raw proxy's): "
                                + "; ".join(why for _, why in misses[m])
-                               + f" (benchmarks/fit_calibration.py --check; {args.out}/{report_name(args, split)})")
+                               + f" (benchmarks/fit_calibration.py --check; {args.out}/{report_name(args, split)})",
+                               fit_entry(split, m, fits[m], args.panel_networks, args.panel_seed,
+                                         export_truth(args.epochs, args.seeds)))
         read = rows_read(args, split, {"calibration": (cal, args.seeds)}
                          | {panel: (checked[panel], seeds) for panel, seeds in args.check})
         text = report(args, split, raw, truth, fits, misses, time.time() - started, read) + "".join(sections)

@@ -288,14 +288,18 @@ def ship_fits(directory: Path, split: int, fits: dict[str, dict], networks: int,
     the calibration panel drawn by ``panels(config, networks, seed)``, plus the first ``search_networks`` of
     ``calibration_search(config, ..., seed)`` and the first ``heavy_networks`` of ``heavy_designs`` with each of
     ``heavy_seeds`` where a fit holds them, and the ground truth it aims at."""
-    digest = ckpt.split_digest(ckpt.bundled_dir(), 8, split)
     for method, f in fits.items():
-        search = f.get("search_networks", 0)
-        heavy = {k: f[k] for k in ("heavy_networks", "heavy_seeds") if k in f}
-        calib.save(directory, 8, split, digest, PROXIES[method], f["maps"][f["ships"]], networks=f["networks"],
-                   panel_size=networks, panel_seed=seed + 1000, search_networks=search,
-                   **({"search_seed": seed + 3000} if search else {}), **heavy, loo_error=f["loo"],
-                   ground_truth=ground_truth)
+        calib.save_entry(directory, fit_entry(split, method, f, networks, seed, ground_truth))
+
+
+def fit_entry(split: int, method: str, f: dict, networks: int, seed: int, ground_truth: str) -> dict:
+    """One method's fit of the kind it ships, as calibration.json stores it, with the provenance ship_fits gives."""
+    search = f.get("search_networks", 0)
+    heavy = {k: f[k] for k in ("heavy_networks", "heavy_seeds") if k in f}
+    return calib.entry(8, split, ckpt.split_digest(ckpt.bundled_dir(), 8, split), PROXIES[method],
+                       f["maps"][f["ships"]], networks=f["networks"], panel_size=networks, panel_seed=seed + 1000,
+                       search_networks=search, **({"search_seed": seed + 3000} if search else {}), **heavy,
+                       loo_error=f["loo"], ground_truth=ground_truth)
 
 
 def score(name: str, panel: str, kept: list[str], acc, gt_acc, gt_rew, seconds, config, bits_per_symbol: int,

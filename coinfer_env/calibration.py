@@ -190,27 +190,41 @@ def lookup(directory: Path, width: int, split_point: int, weights_sha256: str, s
     )
 
 
+def entry(width: int, split_point: int, weights_sha256: str, settings: EvalSettings, calibration: Calibration,
+          **provenance) -> dict:
+    """The stored form of a fit (what :func:`save` ships and a withdrawal record keeps)."""
+    return {"width": width, "split_point": split_point, "weights_sha256": weights_sha256,
+            "evaluation": settings_key(settings), "kind": calibration.kind,
+            "knots": [list(k) for k in calibration.knots], **provenance}
+
+
 def save(directory: Path, width: int, split_point: int, weights_sha256: str, settings: EvalSettings,
          calibration: Calibration, **provenance) -> None:
     """Add or replace the fit for (width, split, weights, settings) in ``directory/calibration.json``, atomically;
     a record that such a fit was withdrawn goes."""
+    save_entry(directory, entry(width, split_point, weights_sha256, settings, calibration, **provenance))
+
+
+def save_entry(directory: Path, new: dict) -> None:
+    """:func:`save`, for a fit already in its stored form (an :func:`entry`)."""
     path = Path(directory) / FILE_NAME
-    key = settings_key(settings)
+    width, split_point, key = new["width"], new["split_point"], new["evaluation"]
     fits, withdrawn = _read(path)
-    entry = {"width": width, "split_point": split_point, "weights_sha256": weights_sha256, "evaluation": key,
-             "kind": calibration.kind, "knots": [list(k) for k in calibration.knots], **provenance}
-    _write(path, [e for e in fits if not _same(e, width, split_point, key)] + [entry],
+    _write(path, [e for e in fits if not _same(e, width, split_point, key)] + [new],
            [w for w in withdrawn if not _same(w, width, split_point, key)])
 
 
-def withdraw(directory: Path, width: int, split_point: int, settings: EvalSettings, reason: str) -> None:
+def withdraw(directory: Path, width: int, split_point: int, settings: EvalSettings, reason: str,
+             fit: dict | None = None) -> None:
     """Take the fit for (width, split, settings) out of ``directory/calibration.json``, atomically, and record
-    ``reason``, which ``lookup``'s refusal then quotes. The record keeps the fit it takes out (or, where none ships,
-    the one an earlier record kept), so it can be judged again."""
+    ``reason``, which ``lookup``'s refusal then quotes. The record keeps ``fit`` (an :func:`entry`: the fit that
+    ``reason`` judged, where that is a new one that never shipped), or else the fit it takes out, or, where none
+    ships, the one an earlier record kept; so the map the reason speaks of can be judged again."""
     path = Path(directory) / FILE_NAME
     key = settings_key(settings)
     fits, withdrawn = _read(path)
-    taken = [e for e in fits if _same(e, width, split_point, key)]
+    taken = [fit] if fit is not None else []
+    taken += [e for e in fits if _same(e, width, split_point, key)]
     taken += [w["fit"] for w in withdrawn if _same(w, width, split_point, key) and "fit" in w]
     record = {"width": width, "split_point": split_point, "evaluation": key, "reason": reason,
               **({"fit": taken[0]} if taken else {})}

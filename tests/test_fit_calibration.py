@@ -194,8 +194,8 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
     isotonic map's 5 points, which is flat beyond its ends). On the held-out sweep panel (2 networks) it maps the raw
     0.5 and 0.7 to 0.7 and 0.9, against the mean of two seeds' truths. The maps directory starts as a copy of the
     shipped calibration.json: a map that misses the rule must leave split 4 with no fit at all (its record keeps the
-    map an earlier withdrawal kept), one that keeps it ships and clears that record; the other splits' fits and
-    records stay as they were."""
+    map the reason judged, this line, not the one an earlier withdrawal kept), one that keeps it ships and clears that
+    record; the other splits' fits and records stay as they were."""
     from coinfer_env import calibration as calib
 
     from reward_fidelity import PROXIES, bundled_tiny, panels
@@ -243,7 +243,9 @@ def test_check_judges_the_fitted_map_and_ships_it_only_if_it_keeps_the_rule(tmp_
         assert not [e for e in json.loads((maps / "calibration.json").read_text())["fits"] if e["split_point"] == 4]
         mine = [w for w in withdrawn(maps) if w not in others_withdrawn]
         assert [w for w in withdrawn(maps) if w in others_withdrawn] == others_withdrawn and len(mine) == 1
-        assert mine[0].get("fit") == earlier.get("fit")  # the map an earlier withdrawal kept stays in the record
+        assert earlier.get("fit", {}).get("kind") != "line"  # so the record's map below is the new one
+        assert (mine[0]["fit"]["kind"], mine[0]["fit"]["networks"]) == ("line", 4)  # the map the reason speaks of
+        assert calib.from_entry(mine[0]["fit"])(0.5) == pytest.approx(0.7)
         with pytest.raises(ValueError, match="fit_calibration.py --splits 4") as refused:
             calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
         assert ("Its fit was withdrawn: its line map, fitted to 1-epoch" in str(refused.value)
@@ -282,6 +284,11 @@ def test_a_map_over_the_leave_one_out_bar_does_not_ship_and_its_earlier_fit_is_w
     with pytest.raises(ValueError, match="fit_calibration.py --splits 4") as refused:
         calib.lookup(maps, 8, 4, "any", PROXIES["reconstruct-8"])
     assert "on its calibration panel, a leave-one-out error of 16.25 points (the bar: 3)" in str(refused.value)
+    # the record keeps the map its reason judged (the new isotonic fit on 4 networks), not the planted line it took out
+    kept = entry(maps / "calibration.json", 4, "reconstruct")
+    expected = calib.fit([0.1, 0.2, 0.3, 0.4], [0.3, 0.4, 0.5, 0.9], "isotonic")
+    assert (kept["kind"], kept["networks"]) == ("isotonic", 4)
+    assert [tuple(k) for k in kept["knots"]] == list(expected.knots)
 
 
 RAW = (0.1, 0.2, 0.3, 0.4, 0.15, 0.25)  # 4 calibration networks, then 2 search-like ones
@@ -601,3 +608,18 @@ def test_the_network_a_map_reads_worst_is_named_with_what_calibration_networks_o
         "accuracy is within 0.03 of it (raw 0.140 to 0.180) deploy at 61.0% to 64.0%.")
     one = worst_text(truth, raw, mapped, {"c": 0.14}, cal_truth, config)
     assert one.endswith("the one calibration network whose raw accuracy is within 0.03 of it (raw 0.140) deploys at 61.0%.")
+
+
+def test_every_shipped_withdrawal_record_keeps_the_map_its_reason_speaks_of():
+    """Each withdrawal record beside the bundled weights that keeps a map names that map in its reason: the same kind
+    and the same number of calibration networks (fit_calibration.py passes the fit it judged; before, a record could
+    keep an earlier fit under a reason about a new one)."""
+    import re
+
+    records = [w for w in withdrawn(SHIPPED.parent) if "fit" in w]
+    assert records
+    for w in records:
+        said = re.search(r"its (\w+) map, (?:fitted on (\d+) networks|fitted to .*?, on (\d+) calibration networks)",
+                         w["reason"])
+        assert said, w["reason"]
+        assert (said.group(1), int(said.group(2) or said.group(3))) == (w["fit"]["kind"], w["fit"]["networks"]), w
