@@ -577,8 +577,8 @@ def test_split_16s_fit_with_heavy_designs_is_rebuilt_from_the_committed_rows(tmp
     report = committed / name
     out = tmp_path / "cal"
     out.mkdir()
-    for name in ("proxies.csv", "truth.csv"):
-        shutil.copy(committed / name, out / name)
+    for rows_file in ("proxies.csv", "truth.csv"):
+        shutil.copy(committed / rows_file, out / rows_file)
     before = {p.name: p.read_text() for p in out.iterdir()}
     done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), *HEAVY_FIT, "--check", *check,
                            "--heavy-seed", "8000", "--report", name], capture_output=True, text=True, cwd=REPO)
