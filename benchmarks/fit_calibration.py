@@ -391,21 +391,21 @@ def main() -> None:
         trained = bundled_tiny(split)
         drawn = panels(trained.config, args.panel_networks, args.panel_seed)
         drawn["search"] = search_designs(trained.config, args.panel_networks, args.search_seed)
-        drawn["heavy"] = heavy_designs(trained.config, args.heavy, args.heavy_seed)
+        drawn["heavy"] = [json.loads(k) for k in heavy_designs(trained.config, args.heavy, args.heavy_seed)]
         searched = calibration_search(trained.config, args.calibration_search, args.panel_seed)
         heavy = [k for seed in args.calibration_heavy for k in heavy_designs(trained.config, args.heavy, seed)]
         cal = sorted({json.dumps(list(k)) for k in drawn["calibration"] + searched} | set(heavy))
-        checked = {panel: sorted({k if isinstance(k, str) else json.dumps(list(k)) for k in drawn[panel]})
-                   for panel, _ in args.check}
+        checked = {panel: sorted({json.dumps(list(k)) for k in drawn[panel]}) for panel, _ in args.check}
         if shared := set(cal) & {k for kept in checked.values() for k in kept}:
             raise SystemExit(f"{len(shared)} networks of --check's panels are calibration networks at split {split}; "
                              "the check would not be held out: pass another --panel-seed")
         raw = proxies(split, cal, trained, data, args.methods, args.out / "proxies.csv")
         truth = truths(split, cal, trained, data, args.epochs, args.seeds, args.out / "truth.csv")
         by = {("calibration", m): [{"kept": k, "proxy_accuracy": a} for k, a in raw[m].items()] for m in args.methods}
-        held = {"search_networks": len(searched)} | ({"heavy_networks": args.heavy, "heavy_seeds": args.calibration_heavy}
-                                                       if args.calibration_heavy else {})
-        fits = {m: {**f, **held}  # the calibration panel alone: the checked panels come after
+        provenance = {"search_networks": len(searched)} | ({"heavy_networks": args.heavy,
+                                                            "heavy_seeds": args.calibration_heavy}
+                                                           if args.calibration_heavy else {})
+        fits = {m: {**f, **provenance}  # the calibration panel alone: the checked panels come after
                 for m, f in fit_maps(by, truth).items()}
         constant = float(np.mean([np.mean(v) for v in truth.values()]))
         # a fresh search-like (or heavy) panel measures what the leave-one-out error estimates, for a fit that holds
