@@ -78,6 +78,8 @@ PROXIES = {  # name -> settings; the budgets are the arguments of EvalSettings
     "adaptive-bn+finetune-16": EvalSettings("adaptive-bn+finetune", steps=16, bn_batches=8),
     "reconstruct+finetune-8": EvalSettings("reconstruct+finetune", steps=8, bn_batches=8),
     "reconstruct+distill-8": EvalSettings("reconstruct+distill", steps=8, bn_batches=8),
+    "finetune-whole-16": EvalSettings("finetune-whole", steps=16),
+    "finetune-whole-48": EvalSettings("finetune-whole", steps=48),
 }
 DEFAULT = "reconstruct-8"  # the env's default evaluation
 COST_ONLY = "cost-only"

@@ -106,6 +106,7 @@ class CoInferEnv(gym.Env):
     | ``reconstruct`` | least-squares refit of each layer whose inputs were pruned, then adaptive BN (ThiNet, AMC) | ``bn_batches`` |
     | ``distill`` | fine-tune toward the unpruned network's logits and decoder output | ``finetune_steps`` |
     | ``adaptive-bn+finetune``, ``reconstruct+finetune``, ``reconstruct+distill`` | the stages in turn | both |
+    | ``finetune-whole`` | like ``finetune``, every layer trains, the server included (the export recipe's scope) | ``finetune_steps``, ``finetune_batch``, ``finetune_lr`` |
 
     How well each ranks designs against their deployed accuracy is measured by
     benchmarks/reward_fidelity.py (docs/environment.md).

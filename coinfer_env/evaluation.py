@@ -17,6 +17,7 @@ deployed (long fine-tuned) accuracy, and docs/environment.md quotes it.
 | ``adaptive-bn`` | every BN layer's statistics re-estimated on training batches, no gradient step (EagleEye, Li et al. 2020) | ``bn_batches`` x ``batch`` images |
 | ``reconstruct`` | each layer whose inputs were pruned gets the least-squares weights that best reproduce the unpruned network's output of that layer (ThiNet, AMC), layer after layer | ``bn_batches`` x ``batch`` images |
 | ``distill`` | like ``finetune``, toward the unpruned network's logits (KL, T = 4) and decoder output (MSE) | ``steps`` x ``batch`` images |
+| ``finetune-whole`` | like ``finetune``, but every layer trains, the server and its BN statistics included: the scope of the export recipe's fine-tune (``coinfer export``), at the proxy's budget | ``steps`` x ``batch`` images |
 
 Batches come in a fixed order drawn from ``seed``; no augmentation.
 """
@@ -46,6 +47,7 @@ METHODS: dict[str, tuple[str, ...]] = {
     "adaptive-bn+finetune": ("adaptive-bn", "finetune"),
     "reconstruct+finetune": ("reconstruct", "adaptive-bn", "finetune"),
     "reconstruct+distill": ("reconstruct", "adaptive-bn", "distill"),
+    "finetune-whole": ("finetune-whole",),
 }
 """Evaluation method name -> the stages it runs, in order."""
 
@@ -87,11 +89,12 @@ def _batches(data: ImageSet, settings: EvalSettings, count: int, salt: int) -> l
     return out
 
 
-def finetune(model: SplitNetwork, train: ImageSet, settings: EvalSettings) -> None:
-    """Fine-tune ``model``'s device part and codec in place; the server stays frozen."""
+def finetune(model: SplitNetwork, train: ImageSet, settings: EvalSettings, whole: bool = False) -> None:
+    """Fine-tune ``model``'s device part and codec in place; the server stays frozen unless ``whole``, where every
+    layer trains, as in the export recipe (a heavily pruned split feature may need the server to adapt too)."""
     if settings.steps == 0:
         return
-    with training_only(model, [model.device, model.server.decoder]) as params:
+    with training_only(model, [model] if whole else [model.device, model.server.decoder]) as params:
         g = torch.Generator().manual_seed(settings.seed)
         train_steps(model, train, settings.steps, settings.batch, torch.optim.Adam(params, lr=settings.lr), g)
 
@@ -262,8 +265,8 @@ class Evaluator:
         phases = {"prune": time.perf_counter() - t0}
         for stage in METHODS[s.method]:
             t = time.perf_counter()
-            if stage == "finetune":
-                finetune(model, self.train, s)
+            if stage in ("finetune", "finetune-whole"):
+                finetune(model, self.train, s, whole=stage == "finetune-whole")
             elif stage == "distill":
                 distill(model, self.trained, self.train, s)
             elif stage == "adaptive-bn":

@@ -67,6 +67,24 @@ def test_each_method_is_deterministic_for_a_fixed_kept_vector(trained, data, met
     assert set(METHODS[method]) <= set(a.phases)
 
 
+def test_finetune_whole_trains_the_server_that_finetune_leaves_frozen(trained, data):
+    """The oracle is the trained network's own server blocks and classifier (after the decoder, never pruned):
+    ``finetune`` must leave every one of their tensors as it was, and ``finetune-whole`` (the export recipe's scope)
+    must change their weights and their BN statistics."""
+    def tail(net):
+        return {k: v for k, v in net.server.state_dict().items() if not k.startswith("decoder.")}
+
+    before = {k: v.clone() for k, v in tail(trained).items()}
+    built = {m: Evaluator(trained, data.train, data.val, EvalSettings(m, steps=3, batch=16)).build(kept_at(0.5))[0]
+             for m in ("finetune", "finetune-whole")}
+    frozen, whole = tail(built["finetune"]), tail(built["finetune-whole"])
+    assert before and all(torch.equal(frozen[k], v) for k, v in before.items())
+    changed = {k for k, v in before.items() if not torch.equal(whole[k], v)}
+    assert any(k.endswith("weight") for k in changed) and any(k.endswith("running_mean") for k in changed)
+    device = {m: dict(built[m].device.named_parameters()) for m in built}
+    assert any(not torch.equal(device["finetune"][k], device["finetune-whole"][k]) for k in device["finetune"])
+
+
 def test_adaptive_bn_changes_only_bn_buffers(trained, data):
     model = prune_to(trained, kept_at(0.5))
     before = {k: v.clone() for k, v in model.state_dict().items()}
