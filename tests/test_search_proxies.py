@@ -186,8 +186,9 @@ def test_at_split_13_the_heavy_group_is_judged_with_its_committed_truths():
 
 def test_split_16_judges_three_heavy_draws_and_finetune_48_on_each(tmp_path):
     """At split 16 the heavy draws of seeds 6000, 7000 and 8000 have committed export truths, and ``finetune-48``'s raw
-    accuracy of every split-16 design is committed: nothing is appended, each draw gets its own table, and
-    ``finetune-48``'s accuracy and reward taus there are scipy's on the CSVs' rows (truth seed 0)."""
+    accuracy of every split-16 design is committed: nothing is appended, each draw gets its own table and the three
+    together one more, and ``finetune-48``'s accuracy and reward taus in each are scipy's on the CSVs' rows (truth
+    seed 0)."""
     for part in ("calibration", "reward_fidelity"):
         shutil.copytree(REPO / "docs" / "results" / part, tmp_path / "docs" / "results" / part)
     results = tmp_path / "docs" / "results" / "calibration"
@@ -200,14 +201,17 @@ def test_split_16_judges_three_heavy_draws_and_finetune_48_on_each(tmp_path):
 
     trained = bundled_tiny(16)
     text = (results / "search-proxies-split-16.md").read_text()
-    for seed in (6000, 7000, 8000):
-        kept = sorted(set(heavy_designs(trained.config, 12, seed)))
+    draws = {seed: sorted(set(heavy_designs(trained.config, 12, seed))) for seed in (6000, 7000, 8000)}
+    sections = {seed: f"## The 12 designs of seed {seed} (ratios in [0, 0.5]) alone" for seed in draws}
+    draws["together"] = sorted({k for seed in (6000, 7000, 8000) for k in draws[seed]})
+    sections["together"] = "## The 36 heavily pruned designs of every draw together"
+    for seed, kept in draws.items():
         truth = {r["kept"]: float(r["test_accuracy"]) for r in rows(results / "truth.csv")
                  if r["split"] == "16" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in kept}
         raw = {r["kept"]: float(r["proxy_accuracy"]) for r in rows(results / "proxies.csv")
                if r["split"] == "16" and r["method"] == "finetune-48" and r["kept"] in kept}
-        assert len(truth) == len(raw) == 12
-        table = text.split(f"## The 12 designs of seed {seed} (ratios in [0, 0.5]) alone")[1].split("\n## ")[0]
+        assert len(truth) == len(raw) == len(kept)
+        table = text.split(sections[seed])[1].split("\n## ")[0]
         cells = next(line for line in table.splitlines() if line.startswith("| raw finetune-48 |")).split(" | ")
 
         def rewards(acc: dict) -> list[float]:
