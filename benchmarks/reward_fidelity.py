@@ -80,6 +80,8 @@ PROXIES = {  # name -> settings; the budgets are the arguments of EvalSettings
     "reconstruct+distill-8": EvalSettings("reconstruct+distill", steps=8, bn_batches=8),
     "finetune-whole-16": EvalSettings("finetune-whole", steps=16),
     "finetune-whole-48": EvalSettings("finetune-whole", steps=48),
+    "finetune-48-batch16": EvalSettings("finetune", steps=48, batch=16),  # the updates of finetune-48, the images of 12 steps
+    "finetune-16-lr3": EvalSettings("finetune", steps=16, lr=3e-3),  # finetune-16 moving the weights three times as far a step
 }
 DEFAULT = "reconstruct-8"  # the env's default evaluation
 COST_ONLY = "cost-only"
