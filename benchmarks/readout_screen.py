@@ -106,6 +106,26 @@ def section(split: int, methods: list[str], rows: list[dict], truth: dict[str, f
     return lines, meets
 
 
+def reproduced(rows: list[dict], proxies: list[dict]) -> list[str]:
+    """How each method's accuracy readout reproduces results/calibration/proxies.csv's raw accuracy of the same design
+    and settings, by the pair of hosts that computed them: without a gradient step a proxy's accuracy is the same
+    on another CPU; a fine-tune's follows that CPU's kernels."""
+    earlier = {(r["split"], r["settings"], r["kept"]): r for r in proxies}
+    pairs: dict[tuple, list[tuple[float, float]]] = {}
+    for r in rows:
+        if (e := earlier.get((r["split"], r["settings"], r["kept"]))) is not None:
+            key = (int(r["split"]), r["method"], e.get("hardware") or "?", r.get("hardware") or "?")
+            pairs.setdefault(key, []).append((float(e["proxy_accuracy"]), float(r["accuracy"])))
+    lines = ["| split | proxy | proxies.csv's host | this host | designs | mean difference, points | largest | Pearson r |",
+             "|---:|---|---|---|---:|---:|---:|---:|"]
+    for (split, m, before, now), ab in sorted(pairs.items()):
+        a, b = np.array(ab).T
+        r = float(np.corrcoef(a, b)[0, 1]) if np.std(a) and np.std(b) else float("nan")
+        lines.append(f"| {split} | {m} | {before} | {now} | {len(ab)} | {100 * np.mean(np.abs(a - b)):.2f} | "
+                     f"{100 * np.max(np.abs(a - b)):.2f} | {r:.3f} |")
+    return lines
+
+
 def report(splits: list[int], methods: list[str], path: Path, seconds: float) -> str:
     rows_by = {s: [r for r in read_rows(path) if int(r["split"]) == s and r["method"] in methods] for s in splits}
     every = [r for rows in rows_by.values() for r in rows]
@@ -124,6 +144,10 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float) ->
     margins = ", ".join(f"at split {s} at least the accuracy's {MARGIN[s]:+.2f}" for s in splits)
     lines += ["## The rule", "", f"A readout is a candidate if its accuracy tau is, with the same proxy, {margins}.", ""]
     lines += [f"- {m}, {name}: {'a candidate' if ok else 'not a candidate'}." for (m, name), ok in verdict.items()]
+    lines += ["", "## The accuracy readout against proxies.csv", "",
+              "The same design, proxy and settings, read here and in results/calibration/proxies.csv (by fit_calibration.py "
+              "or search_proxies.py), by the hosts that computed each.", "",
+              *reproduced(every, read_rows(RESULTS / "proxies.csv"))]
     return "\n".join(lines) + "\n"
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch.nn.functional as F
+from scipy.stats import kendalltau
 
 
 def test_readouts_match_the_envs_accuracy_and_torchs_losses():
@@ -30,3 +36,30 @@ def test_readouts_match_the_envs_accuracy_and_torchs_losses():
                   reduction="batchmean").item()
     assert out["teacher_kl"] == pytest.approx(kl, rel=1e-9) and kl > 0
     assert readouts(teacher, teacher, ev.val.labels)["teacher_kl"] == pytest.approx(0, abs=1e-12)
+
+
+def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
+    """In a copy of the results the committed command appends nothing, and each tau in the report is scipy's on the
+    CSV rows against the committed export truth (seed 0), the loss turned so that lower reads better."""
+    repo = Path(__file__).parents[1]
+    shutil.copytree(repo / "docs" / "results" / "calibration", tmp_path / "docs" / "results" / "calibration")
+    results = tmp_path / "docs" / "results" / "calibration"
+    before = (results / "readouts.csv").read_text()
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "readout_screen.py"), "--splits", "13", "16",
+                           "--methods", "adaptive-bn-8", "reconstruct-8", "finetune-48", "--threads", "1"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (results / "readouts.csv").read_text() == before
+    text = (results / "readouts.md").read_text()
+    with (results / "readouts.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    with (results / "truth.csv").open() as f:
+        truth = {(r["split"], r["kept"]): float(r["test_accuracy"]) for r in csv.DictReader(f)
+                 if r["epochs"] == "10" and r["seed"] == "0"}
+    for split, method in (("13", "reconstruct-8"), ("16", "finetune-48")):
+        mine = [r for r in rows if r["split"] == split and r["method"] == method]
+        t = [truth[(split, r["kept"])] for r in mine]
+        table = text.split(f"## Split {split}:")[1].split("\n## ")[0]
+        cells = next(line for line in table.splitlines() if line.startswith(f"| {method} |")).split(" | ")
+        assert cells[1].startswith(f"{kendalltau([float(r['accuracy']) for r in mine], t).statistic:.2f} [")
+        assert cells[2].startswith(f"{kendalltau([-float(r['val_loss']) for r in mine], t).statistic:.2f} [")
