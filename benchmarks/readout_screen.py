@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from reward_fidelity import PROXIES, append_row, bundled_tiny, hosts_text, read_rows, tau_with_interval
-from search_proxies import HEAVY_TAG, committed_truth, designs
+from search_proxies import committed_truth, designs, heavy_pooled
 
 from coinfer_env import checkpoints as ckpt
 from coinfer_env.data import ImageSet, load_subset, normalize
@@ -60,10 +60,10 @@ def readouts(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor)
 
 def heavy(config, split: int) -> list[str]:
     """Every heavy design of search_proxies.py at ``split`` (JSON kept vectors), its draws pooled."""
-    return sorted({k for name, group in designs(config, split).items() if name.endswith(HEAVY_TAG) for k in group})
+    return heavy_pooled(designs(config, split))
 
 
-def measure(split: int, methods: list[str], path: Path) -> list[dict]:
+def measure(split: int, methods: list[str], path: Path) -> None:
     """Each method's readouts of every heavy design at ``split``, computing only what ``path`` lacks."""
     trained, data = bundled_tiny(split), load_subset()  # the data is cheap to load: a bundled subset
     kept = heavy(trained.config, split)
@@ -80,7 +80,6 @@ def measure(split: int, methods: list[str], path: Path) -> list[dict]:
             append_row(path, {"split": split, "method": m, "settings": json.dumps(asdict(PROXIES[m])), "kept": k, **out,
                               "seconds": round(time.perf_counter() - t, 3)})
             print(f"split {split} {m}: " + ", ".join(f"{r} {out[r]:.4f}" for r in READOUTS), flush=True)
-    return [r for r in read_rows(path) if int(r["split"]) == split and r["method"] in methods and r["kept"] in kept]
 
 
 def taus(rows: list[dict], truth: dict[str, float]) -> dict[str, tuple[float, float, float]]:

@@ -72,11 +72,15 @@ def designs(config, split: int) -> dict[str, list[str]]:
                      for seed, n in HEAVY_SEARCH.get(split, {}).items()}
 
 
+def heavy_pooled(groups: dict[str, list[str]]) -> list[str]:
+    """Every heavy draw's designs among ``groups``, in one sorted list."""
+    return sorted({k for name, group in groups.items() if name.endswith(HEAVY_TAG) for k in group})
+
+
 def heavy_together(groups: dict[str, list[str]]) -> list[str]:
-    """Every heavy draw's designs in one list where a split has more than one draw (a single draw of 12 ranks with an
-    interval of about +-0.4; pooled draws narrow it), else none."""
-    heavy = [group for name, group in groups.items() if name.endswith(HEAVY_TAG)]
-    return sorted({k for group in heavy for k in group}) if len(heavy) > 1 else []
+    """``heavy_pooled`` where a split has more than one heavy draw (a single draw of 12 ranks with an interval of about
+    +-0.4; pooled draws narrow it), else none: one draw already has its own table."""
+    return heavy_pooled(groups) if sum(name.endswith(HEAVY_TAG) for name in groups) > 1 else []
 
 
 def committed_truth(split: int) -> dict[str, float]:
