@@ -74,19 +74,28 @@ def chosen(networks: list[dict], designs: int, seed: int) -> list[str]:
     return out
 
 
-def compare(name: str, designs: list[str], truth: dict[str, float], acc, config, bps: int) -> str:
-    """A table row: how the accuracies ``acc`` of ``designs`` rank and read the truth's, and what the design
-    they rate best loses in the truth's reward against the truth's best (the top-pick regret)."""
+def figures(name: str, designs: list[str], truth: dict[str, float], acc, config, bps: int) -> dict[str, float]:
+    """How the accuracies ``acc`` of ``designs`` rank and read the truth's: the reward tau with its 95% bootstrap
+    interval (``name`` seeds it), the accuracy tau, the mean and sd of the truth minus ``acc``, the mean absolute
+    error, and what the design they rate best loses in the truth's reward against the truth's best (the top-pick
+    regret)."""
     acc = np.asarray(acc, float)
     t = np.array([truth[k] for k in designs])
     rew = [reward(config, json.loads(k), a, bps) for k, a in zip(designs, acc)]
     truth_rew = np.array([reward(config, json.loads(k), a, bps) for k, a in zip(designs, t)])
-    accuracy_tau = kendalltau(acc, t).statistic if len(set(acc)) > 1 else float("nan")
     # each row's bootstrap has its own generator, so adding a row leaves every other row's interval as it was
     tau, lo, hi = tau_with_interval(rew, truth_rew, np.random.default_rng(zlib.crc32(name.encode())))
-    return (f"| {name} | {tau:.2f} [{lo:.2f}, {hi:.2f}] | {accuracy_tau:.2f} | "
-            f"{100 * np.mean(t - acc):+.1f} | {100 * np.std(t - acc):.1f} | {100 * np.mean(np.abs(t - acc)):.1f} | "
-            f"{truth_rew.max() - truth_rew[int(np.argmax(rew))]:.3f} |")
+    return {"tau": tau, "lo": lo, "hi": hi,
+            "accuracy_tau": kendalltau(acc, t).statistic if len(set(acc)) > 1 else float("nan"),
+            "below": np.mean(t - acc), "spread": np.std(t - acc), "error": np.mean(np.abs(t - acc)),
+            "regret": truth_rew.max() - truth_rew[int(np.argmax(rew))]}
+
+
+def compare(name: str, designs: list[str], truth: dict[str, float], acc, config, bps: int) -> str:
+    """A table row of ``figures``, named ``name``."""
+    f = figures(name, designs, truth, acc, config, bps)
+    return (f"| {name} | {f['tau']:.2f} [{f['lo']:.2f}, {f['hi']:.2f}] | {f['accuracy_tau']:.2f} | "
+            f"{100 * f['below']:+.1f} | {100 * f['spread']:.1f} | {100 * f['error']:.1f} | {f['regret']:.3f} |")
 
 
 def calibrated_rows(fits: dict[str, dict], aim: str, designs: list[str], truth: dict[str, float], row: dict, config,
