@@ -18,12 +18,14 @@ Once a split's draw has truths of seeds 0 and 1, this also writes results/calibr
 the heavy draw"): how well a second fine-tune of each design reads the
 first (the noise ceiling), and how cost-only, every raw proxy with committed accuracies of the whole draw, and every
 map beside the weights (shipped or withdrawn) read the mean of the two; and, as a bound rather than a candidate, how
-a map of each proxy fitted on the draw itself reads it, leave-one-out. It chooses nothing.
+a map of each proxy fitted on the draw itself reads it, leave-one-out (a line, an isotonic map, and a plane that also
+reads the encoder's width). It chooses nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from search_proxies import map_name, split_maps
 
 from coinfer_env import calibration as calib
 from coinfer_env import checkpoints as ckpt
+from coinfer_env.architecture import full_kept
 from coinfer_env.data import load_subset
 from coinfer_env.hardware import device_name
 
@@ -100,23 +103,40 @@ def ceiling_report(split: int, trained, kept: list[str], truth: dict[str, list[f
         if m in maps and not maps[m].held & set(kept):
             lines.append(compare(f"{map_name(m, maps[m])} (fitted on {maps[m].networks} networks, none of these)", kept,
                                  mean, [maps[m].fitted(accs[k]) for k in kept], config, bps))
-    return "\n".join(lines + ["", *within_draw(kept, mean, raw)]) + "\n"
+    return "\n".join(lines + ["", *within_draw(kept, mean, raw, full_kept(config)[-1])]) + "\n"
 
 
-def within_draw(kept: list[str], truth: dict[str, float], raw: dict[str, dict[str, float]]) -> list[str]:
-    """The best a map of one proxy could do on the draw: fitted on the draw itself, judged leave-one-out."""
+def plane_loo_error(x: list[float], width: list[float], y: list[float]) -> float:
+    """Mean absolute leave-one-out error of a least-squares plane y ~ a x + b width + c: a map whose input holds the
+    encoder's kept fraction beside the raw accuracy."""
+    design = np.c_[x, width, np.ones(len(y))]
+    target = np.asarray(y)
+    errors = []
+    for i in range(len(y)):
+        rest = np.arange(len(y)) != i
+        w = np.linalg.lstsq(design[rest], target[rest], rcond=None)[0]
+        errors.append(abs(design[i] @ w - target[i]))
+    return float(np.mean(errors))
+
+
+def within_draw(kept: list[str], truth: dict[str, float], raw: dict[str, dict[str, float]], encoder: int) -> list[str]:
+    """The best a map of one proxy could do on the draw: fitted on the draw itself, judged leave-one-out; also a
+    plane that reads the encoder's kept fraction (of its ``encoder`` channels) beside the raw accuracy."""
     y = [truth[k] for k in kept]
+    width = [json.loads(k)[-1] / encoder for k in kept]  # the encoder FC is the last layer an agent decides on
     constant = np.mean([abs(t - np.mean(y[:i] + y[i + 1:])) for i, t in enumerate(y)])
     lines = ["## A map fitted on the draw itself, judged leave-one-out", "",
              "Each design read by a map fitted on the draw's other designs against the two seeds' mean: more than "
              "any map fitted elsewhere knows about designs like these, so a bound on what a map of that proxy could "
-             "reach here, not a candidate (nothing is chosen from it).", "",
-             "| reading | accuracy error of a line, points | of an isotonic map, points |", "|---|---:|---:|",
-             f"| none (each design at the mean of the others) | {100 * constant:.1f} | - |"]
+             "reach here, not a candidate (nothing is chosen from it). The last column's map is a least-squares plane "
+             "on the raw accuracy and the encoder FC's kept fraction (which sets the bits sent).", "",
+             "| reading | accuracy error of a line, points | of an isotonic map, points | of a plane with the encoder's "
+             "width, points |", "|---|---:|---:|---:|",
+             f"| none (each design at the mean of the others) | {100 * constant:.1f} | - | - |"]
     for m, accs in raw.items():
         x = [accs[k] for k in kept]
         lines.append(f"| raw {m} | {100 * calib.loo_error(x, y, 'line'):.1f} | "
-                     f"{100 * calib.loo_error(x, y, 'isotonic'):.1f} |")
+                     f"{100 * calib.loo_error(x, y, 'isotonic'):.1f} | {100 * plane_loo_error(x, width, y):.1f} |")
     return lines
 
 

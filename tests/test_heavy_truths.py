@@ -109,3 +109,18 @@ def test_a_second_draws_ceiling_report_has_its_own_name_and_is_rebuilt_from_the_
     assert {p.name: p.read_text() for p in results.iterdir() if p.name in others} == others
     assert "--heavy-seed 8000`" in text
     assert_seed_one_row(text, *draw_truths(results, 16, 8000))
+
+
+def test_the_plane_with_the_encoders_width_is_judged_leave_one_out():
+    """The plane's leave-one-out error equals the closed form for least squares, the mean of |e_i / (1 - h_ii)|
+    over the full fit's residuals e and hat matrix h; an exact plane reads every left-out design exactly."""
+    from heavy_truths import plane_loo_error
+
+    rng = np.random.default_rng(0)
+    x, width = rng.uniform(0.1, 0.3, 12), rng.uniform(0, 0.5, 12)
+    y = 0.4 + 0.8 * x - 0.1 * width + rng.normal(0, 0.02, 12)
+    design = np.c_[x, width, np.ones(12)]
+    hat = design @ np.linalg.inv(design.T @ design) @ design.T
+    residual = y - hat @ y
+    assert plane_loo_error(list(x), list(width), list(y)) == pytest.approx(np.mean(np.abs(residual / (1 - np.diag(hat)))))
+    assert plane_loo_error(list(x), list(width), list(0.4 + 0.8 * x - 0.1 * width)) == pytest.approx(0, abs=1e-12)
