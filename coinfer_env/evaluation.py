@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -89,14 +89,17 @@ def _batches(data: ImageSet, settings: EvalSettings, count: int, salt: int) -> l
     return out
 
 
-def finetune(model: SplitNetwork, train: ImageSet, settings: EvalSettings, whole: bool = False) -> None:
+def finetune(model: SplitNetwork, train: ImageSet, settings: EvalSettings, whole: bool = False,
+             on_step: Callable[[float], None] | None = None) -> None:
     """Fine-tune ``model``'s device part and codec in place; the server stays frozen unless ``whole``, where every
-    layer trains, as in the export recipe (a heavily pruned split feature may need the server to adapt too)."""
+    layer trains, as in the export recipe (a heavily pruned split feature may need the server to adapt too).
+    ``on_step`` receives each step's training loss."""
     if settings.steps == 0:
         return
     with training_only(model, [model] if whole else [model.device, model.server.decoder]) as params:
         g = torch.Generator().manual_seed(settings.seed)
-        train_steps(model, train, settings.steps, settings.batch, torch.optim.Adam(params, lr=settings.lr), g)
+        train_steps(model, train, settings.steps, settings.batch, torch.optim.Adam(params, lr=settings.lr), g,
+                    on_step=on_step)
 
 
 @torch.no_grad()
@@ -251,12 +254,13 @@ class Evaluator:
             self._stats[salt] = _batches(self.train, self.settings, self.settings.bn_batches, salt)
         return self._stats[salt]
 
-    def build(self, kept: Sequence[int]) -> tuple[SplitNetwork, dict]:
-        """The pruned, recovered network for ``kept``, and the seconds of each phase."""
+    def build(self, kept: Sequence[int], on_step: Callable[[float], None] | None = None) -> tuple[SplitNetwork, dict]:
+        """The pruned, recovered network for ``kept``, and the seconds of each phase; ``on_step`` receives the
+        training loss of each ``finetune`` step."""
         with deterministic_kernels():
-            return self._build(kept)
+            return self._build(kept, on_step)
 
-    def _build(self, kept: Sequence[int]) -> tuple[SplitNetwork, dict]:
+    def _build(self, kept: Sequence[int], on_step: Callable[[float], None] | None) -> tuple[SplitNetwork, dict]:
         s = self.settings
         t0 = time.perf_counter()
         # channels_last runs the narrow convs of the Tiny net about 1.4x faster on CPU.
@@ -266,7 +270,7 @@ class Evaluator:
         for stage in METHODS[s.method]:
             t = time.perf_counter()
             if stage in ("finetune", "finetune-whole"):
-                finetune(model, self.train, s, whole=stage == "finetune-whole")
+                finetune(model, self.train, s, whole=stage == "finetune-whole", on_step=on_step)
             elif stage == "distill":
                 distill(model, self.trained, self.train, s)
             elif stage == "adaptive-bn":
@@ -276,9 +280,10 @@ class Evaluator:
             phases[stage] = time.perf_counter() - t
         return model.eval(), phases
 
-    def evaluate(self, kept: Sequence[int]) -> tuple[Evaluation, SplitNetwork]:
+    def evaluate(self, kept: Sequence[int], on_step: Callable[[float], None] | None = None) -> tuple[Evaluation, SplitNetwork]:
+        """``kept``'s validation accuracy after :meth:`build`, the seconds it took, and the network."""
         start = time.perf_counter()
-        model, phases = self.build(kept)
+        model, phases = self.build(kept, on_step)
         t = time.perf_counter()
         model.channel.seed(self.settings.seed + 1)
         with deterministic_kernels():

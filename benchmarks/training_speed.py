@@ -1,0 +1,129 @@
+"""Does the training loss along a proxy's fine-tune order heavily pruned designs better than its accuracy?
+
+    .venv/bin/python benchmarks/training_speed.py --splits 13 16 [--methods finetune-48 adaptive-bn+finetune-16 finetune-16] [--threads 2]
+
+Training speed estimation (Ru et al., NeurIPS 2021): the sum of the training losses over an architecture's first
+steps ranks architectures by their final accuracy better than an early validation accuracy does. A fine-tune proxy
+computes those losses anyway. This rebuilds each heavy design of readout_screen.py with each proxy, as the env does,
+and records the mean training loss over all the proxy's fine-tune steps (the readout judged), over its last 16
+steps, and the validation accuracy of the same network. Each is judged by its accuracy tau against the export truth
+(seed 0), lower loss counting as better, by the rule in docs/environment.md ("The training loss along the
+fine-tune, as the readout"). Rows are appended to results/calibration/training-speed.csv as they finish (a killed
+run resumes); the report is results/calibration/training-speed.md. It fits nothing and changes no default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import zlib
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from readout_screen import heavy
+from reward_fidelity import PROXIES, append_row, bundled_tiny, hosts_text, read_rows, tau_with_interval
+from search_proxies import committed_truth
+
+from coinfer_env import checkpoints as ckpt
+from coinfer_env.data import load_subset
+from coinfer_env.evaluation import Evaluator
+from coinfer_env.hardware import device_name
+
+RESULTS = Path("docs/results/calibration")
+READOUTS = ("accuracy", "train_loss", "train_loss_last16")  # training-speed.csv's columns, in the report's order
+SIGN = {"accuracy": 1, "train_loss": -1, "train_loss_last16": -1}  # each readout turned so that higher reads better
+JUDGED = "train_loss"
+MARGIN = {13: 0.15, 16: -0.05}  # the judged readout's accuracy tau minus the accuracy's must reach this
+LAST = 16
+
+
+def read(evaluator: Evaluator, kept: list[int]) -> dict[str, float]:
+    """``kept`` rebuilt by ``evaluator``: its validation accuracy, and the mean training loss over all its fine-tune
+    steps and over the last ``LAST``."""
+    losses: list[float] = []
+    result, _ = evaluator.evaluate(kept, on_step=losses.append)
+    if not losses:
+        raise ValueError(f"evaluation={evaluator.settings.method!r} takes no gradient step: it has no training loss")
+    return {"accuracy": result.accuracy, "train_loss": float(np.mean(losses)),
+            "train_loss_last16": float(np.mean(losses[-LAST:]))}
+
+
+def measure(split: int, methods: list[str], path: Path) -> None:
+    """Each method's readouts of every heavy design at ``split``, computing only what ``path`` lacks."""
+    trained = bundled_tiny(split)
+    kept = heavy(trained.config, split)
+    done = {(r["method"], r["kept"]) for r in read_rows(path) if int(r["split"]) == split}
+    if all((m, k) in done for m in methods for k in kept):
+        return
+    data = load_subset()
+    for m in methods:
+        evaluator = Evaluator(trained, data.train, data.val, PROXIES[m])
+        for k in (k for k in kept if (m, k) not in done):
+            t = time.perf_counter()
+            out = read(evaluator, json.loads(k))
+            append_row(path, {"split": split, "method": m, "settings": json.dumps(asdict(PROXIES[m])), "kept": k, **out,
+                              "seconds": round(time.perf_counter() - t, 3)})
+            print(f"split {split} {m}: " + ", ".join(f"{r} {out[r]:.4f}" for r in READOUTS), flush=True)
+
+
+def section(split: int, methods: list[str], rows: list[dict], truth: dict[str, float]) -> tuple[list[str], dict]:
+    """A split's table, and per method whether the judged readout meets the split's margin."""
+    lines = [f"## Split {split}: {len({r['kept'] for r in rows})} heavy designs", "",
+             "| proxy | " + " | ".join(f"{r} tau [95% bootstrap]" for r in READOUTS) + " | median seconds |",
+             "|---|" + "---:|" * (len(READOUTS) + 1)]
+    meets = {}
+    for m in methods:
+        mine = sorted((r for r in rows if r["method"] == m), key=lambda r: r["kept"])
+        t = [truth[r["kept"]] for r in mine]
+        figures = {name: tau_with_interval([SIGN[name] * float(r[name]) for r in mine], t,
+                                           np.random.default_rng(zlib.crc32(f"{m} {name}".encode())))
+                   for name in READOUTS}
+        cells = [f"{tau:.2f} [{lo:.2f}, {hi:.2f}]" for tau, lo, hi in figures.values()]
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {np.median([float(r['seconds']) for r in mine]):.1f} |")
+        meets[m] = figures[JUDGED][0] - figures["accuracy"][0] >= MARGIN[split] - 1e-9
+    return lines, meets
+
+
+def report(splits: list[int], methods: list[str], path: Path, seconds: float) -> str:
+    rows_by = {s: [r for r in read_rows(path) if int(r["split"]) == s and r["method"] in methods] for s in splits}
+    every = [r for rows in rows_by.values() for r in rows]
+    lines = ["# The training loss along the fine-tune as a readout of heavily pruned designs, Tiny id", "",
+             f"Command: `.venv/bin/python benchmarks/training_speed.py --splits {' '.join(map(str, splits))} --methods "
+             f"{' '.join(methods)}`. This invocation: {device_name(torch.device('cpu'))}, {torch.get_num_threads()} torch "
+             f"threads, {seconds:.0f} s; the rows, by where they were computed: {hosts_text(every)}. Each tau orders the "
+             f"designs' export truth (10 epochs, seed 0) by the readout, lower loss counting as better. train_loss is "
+             f"the mean training loss over all the proxy's fine-tune steps, train_loss_last16 over its last {LAST}.", ""]
+    verdict: dict[str, bool] = {}
+    for s in splits:
+        table, meets = section(s, methods, rows_by[s], committed_truth(s))
+        lines += [*table, ""]
+        for m, ok in meets.items():
+            verdict[m] = verdict.get(m, True) and ok
+    margins = ", ".join(f"at split {s} at least the accuracy's {MARGIN[s]:+.2f}" for s in splits)
+    lines += ["## The rule", "", f"{JUDGED} is a candidate readout for a proxy if its accuracy tau is, with that proxy, "
+              f"{margins}.", ""]
+    lines += [f"- {m}: {'a candidate' if ok else 'not a candidate'}." for m, ok in verdict.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--splits", nargs="+", type=int, default=[13, 16], choices=sorted(MARGIN))
+    p.add_argument("--methods", nargs="+", default=["finetune-48", "adaptive-bn+finetune-16", "finetune-16"],
+                   choices=[m for m, s in PROXIES.items() if s.steps and "finetune" in s.method])
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    started, path = time.time(), RESULTS / "training-speed.csv"
+    for s in args.splits:
+        measure(s, args.methods, path)
+    text = report(args.splits, args.methods, path, time.time() - started)
+    ckpt.atomic_write(RESULTS / "training-speed.md", lambda tmp: tmp.write_text(text))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
