@@ -74,3 +74,31 @@ def test_the_report_reads_the_committed_rows_and_computes_nothing_new(tmp_path):
     cells = cells.split(" | ")
     assert cells[1].startswith(f"{kendalltau([float(r['accuracy']) for r in rows], t).statistic:.2f} [")
     assert cells[2].startswith(f"{kendalltau([-float(r['train_loss']) for r in rows], t).statistic:.2f} [")
+
+
+def test_a_fresh_draw_without_truths_is_refused_with_one_line_and_exit_2():
+    repo = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "training_speed.py"), "--splits", "13",
+                           "--heavy-seed", "123456", "--methods", "finetune-16"], capture_output=True, text=True, cwd=repo)
+    assert done.returncode == 2
+    assert "--heavy-seed 123456: 12 of its designs at split 13 have no export truth" in done.stderr
+    assert not (repo / "docs" / "results" / "calibration" / "training-speed-seed123456.md").exists()
+
+
+def test_on_a_fresh_draw_the_loss_must_also_reach_the_floor():
+    """Made-up rows whose accuracy orders the truth backwards: a loss that orders it a little (tau 0.2) leads the
+    accuracy by far more than the margin, so it is a candidate on the screen, but it misses a fresh draw's floor;
+    a loss that orders the truth exactly holds there."""
+    from training_speed import FRESH_FLOOR, section
+
+    truth = {f"k{i}": i / 10 for i in range(10)}
+
+    def rows(loss):
+        return [{"kept": k, "method": "p", "accuracy": str(1 - t), "train_loss": str(x), "train_loss_last16": str(x),
+                 "seconds": "1"} for (k, t), x in zip(truth.items(), loss)]
+
+    mild = [4, 0, 9, 5, 8, 7, 3, 2, 6, 1]
+    assert kendalltau([-x for x in mild], list(truth.values())).statistic == pytest.approx(0.2)
+    assert section(13, ["p"], rows(mild), truth)[1] == {"p": True}
+    assert section(13, ["p"], rows(mild), truth, FRESH_FLOOR)[1] == {"p": False}
+    assert section(13, ["p"], rows([-t for t in truth.values()]), truth, FRESH_FLOOR)[1] == {"p": True}
