@@ -119,6 +119,8 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float, he
         lines += [*table, ""]
         for m, ok in meets.items():
             verdict[m] = verdict.get(m, True) and ok
+    if heavy_seed is not None:
+        lines += [line for s in splits for line in other_proxies(s, designs_of(s, heavy_seed), committed_truth(s))]
     margins = ", ".join(f"at split {s} at least the accuracy's {MARGIN[s]:+.2f}" for s in splits)
     also = "" if floor is None else f", and at least {floor:.2f}"
     lines += ["## The rule", "", f"{JUDGED} {'holds' if floor is not None else 'is a candidate readout'} for a proxy if "
@@ -126,6 +128,26 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float, he
     lines += [f"- {m}: {('holds' if ok else 'does not hold') if floor is not None else ('a candidate' if ok else 'not a candidate')}."
               for m, ok in verdict.items()]
     return "\n".join(lines) + "\n"
+
+
+def other_proxies(split: int, kept: list[str], truth: dict[str, float]) -> list[str]:
+    """Shown beside a fresh draw's verdict, not judged: the accuracy tau of every raw proxy in proxies.csv that has
+    the whole draw at ``split``, so the draw's difficulty shows."""
+    raw: dict[str, dict[str, float]] = {}
+    for r in read_rows(RESULTS / "proxies.csv"):
+        if int(r["split"]) == split and r["kept"] in kept:
+            raw.setdefault(r["method"], {})[r["kept"]] = float(r["proxy_accuracy"])
+    whole = {m: accs for m, accs in sorted(raw.items()) if set(accs) == set(kept)}
+    if not whole:
+        return []
+    lines = [f"Shown, not judged: the accuracy of each raw proxy in proxies.csv on the same {len(kept)} designs "
+             f"(split {split}; {hosts_text([r for r in read_rows(RESULTS / 'proxies.csv') if int(r['split']) == split and r['kept'] in kept])}).",
+             "", "| proxy | accuracy tau [95% bootstrap] |", "|---|---:|"]
+    t = [truth[k] for k in kept]
+    for m, accs in whole.items():
+        tau, lo, hi = tau_with_interval([accs[k] for k in kept], t, np.random.default_rng(zlib.crc32(f"{m} accuracy".encode())))
+        lines.append(f"| {m} | {tau:.2f} [{lo:.2f}, {hi:.2f}] |")
+    return lines + [""]
 
 
 def main() -> None:

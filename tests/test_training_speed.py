@@ -102,3 +102,30 @@ def test_on_a_fresh_draw_the_loss_must_also_reach_the_floor():
     assert section(13, ["p"], rows(mild), truth)[1] == {"p": True}
     assert section(13, ["p"], rows(mild), truth, FRESH_FLOOR)[1] == {"p": False}
     assert section(13, ["p"], rows([-t for t in truth.values()]), truth, FRESH_FLOOR)[1] == {"p": True}
+
+
+def test_the_fresh_draws_report_is_rebuilt_and_shows_the_other_proxies_by_scipy(tmp_path):
+    """The committed fresh-draw report (seed 7000) is what its committed rows give, and its table of the other raw
+    proxies holds scipy's tau of reconstruct-8's proxies.csv accuracies against the truth."""
+    from reward_fidelity import bundled_tiny, heavy_designs
+
+    repo = Path(__file__).parents[1]
+    shutil.copytree(repo / "docs" / "results" / "calibration", tmp_path / "docs" / "results" / "calibration")
+    results = tmp_path / "docs" / "results" / "calibration"
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "training_speed.py"), "--splits", "13",
+                           "--heavy-seed", "7000", "--methods", "finetune-48", "finetune-16", "--threads", "1"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (results / "training-speed-seed7000.md").read_text()
+    strip = lambda t: [line for line in t.splitlines() if not line.startswith("Command:")]  # noqa: E731
+    assert strip(text) == strip((repo / "docs" / "results" / "calibration" / "training-speed-seed7000.md").read_text())
+    kept = set(heavy_designs(bundled_tiny(13).config, 12, 7000))
+    with (results / "proxies.csv").open() as f:
+        acc = {r["kept"]: float(r["proxy_accuracy"]) for r in csv.DictReader(f)
+               if r["split"] == "13" and r["method"] == "reconstruct-8" and r["kept"] in kept}
+    with (results / "truth.csv").open() as f:
+        truth = {r["kept"]: float(r["test_accuracy"]) for r in csv.DictReader(f)
+                 if r["split"] == "13" and r["epochs"] == "10" and r["seed"] == "0" and r["kept"] in kept}
+    order = sorted(kept)
+    tau = kendalltau([acc[k] for k in order], [truth[k] for k in order]).statistic
+    assert f"| reconstruct-8 | {tau:.2f} [" in text
