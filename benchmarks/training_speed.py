@@ -120,7 +120,10 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float, he
         for m, ok in meets.items():
             verdict[m] = verdict.get(m, True) and ok
     if heavy_seed is not None:
-        lines += [line for s in splits for line in other_proxies(s, designs_of(s, heavy_seed), committed_truth(s))]
+        for s in splits:
+            kept, truth = designs_of(s, heavy_seed), committed_truth(s)
+            lines += [f"At split {s} the truth spreads {100 * np.std([truth[k] for k in kept]):.1f} points (sd) across "
+                      "the draw's designs.", "", *other_proxies(s, kept, truth)]
     margins = ", ".join(f"at split {s} at least the accuracy's {MARGIN[s]:+.2f}" for s in splits)
     also = "" if floor is None else f", and at least {floor:.2f}"
     lines += ["## The rule", "", f"{JUDGED} {'holds' if floor is not None else 'is a candidate readout'} for a proxy if "
