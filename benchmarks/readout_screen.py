@@ -21,6 +21,7 @@ import time
 import zlib
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -89,19 +90,27 @@ def taus(rows: list[dict], truth: dict[str, float]) -> dict[str, tuple[float, fl
                                     np.random.default_rng(zlib.crc32(name.encode()))) for name in READOUTS}
 
 
-def section(split: int, methods: list[str], rows: list[dict], truth: dict[str, float]) -> tuple[list[str], dict]:
-    """A split's table, and per (method, readout) whether it meets the split's margin."""
+def readout_table(split: int, methods: list[str], rows: list[dict], readouts: tuple[str, ...],
+                  figures_of: Callable[[str, list[dict]], dict[str, tuple[float, float, float]]]) -> tuple[list[str], dict]:
+    """A split's table of each method's readout taus, ``figures_of(method, its rows sorted by design)`` giving each
+    readout's (tau, low, high), with the method's median seconds; and those figures by method."""
     lines = [f"## Split {split}: {len({r['kept'] for r in rows})} heavy designs", "",
-             "| proxy | " + " | ".join(f"{r} tau [95% bootstrap]" for r in READOUTS) + " | median seconds |",
-             "|---|" + "---:|" * (len(READOUTS) + 1)]
-    meets = {}
+             "| proxy | " + " | ".join(f"{r} tau [95% bootstrap]" for r in readouts) + " | median seconds |",
+             "|---|" + "---:|" * (len(readouts) + 1)]
+    figures = {}
     for m in methods:
         mine = sorted((r for r in rows if r["method"] == m), key=lambda r: r["kept"])
-        figures = taus(mine, truth)
-        cells = [f"{tau:.2f} [{lo:.2f}, {hi:.2f}]" for tau, lo, hi in figures.values()]
+        figures[m] = figures_of(m, mine)
+        cells = [f"{tau:.2f} [{lo:.2f}, {hi:.2f}]" for tau, lo, hi in (figures[m][r] for r in readouts)]
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {np.median([float(r['seconds']) for r in mine]):.1f} |")
-        for name in READOUTS[1:]:
-            meets[(m, name)] = figures[name][0] - figures["accuracy"][0] >= MARGIN[split] - 1e-9
+    return lines, figures
+
+
+def section(split: int, methods: list[str], rows: list[dict], truth: dict[str, float]) -> tuple[list[str], dict]:
+    """A split's table, and per (method, readout) whether it meets the split's margin."""
+    lines, figures = readout_table(split, methods, rows, READOUTS, lambda m, mine: taus(mine, truth))
+    meets = {(m, name): figures[m][name][0] - figures[m]["accuracy"][0] >= MARGIN[split] - 1e-9
+             for m in methods for name in READOUTS[1:]}
     return lines, meets
 
 

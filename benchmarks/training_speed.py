@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from readout_screen import heavy
+from readout_screen import heavy, readout_table
 from reward_fidelity import PROXIES, append_row, bundled_tiny, heavy_designs, hosts_text, read_rows, tau_with_interval
 from search_proxies import committed_truth
 
@@ -82,20 +82,14 @@ def measure(split: int, methods: list[str], kept: list[str], path: Path) -> None
 def section(split: int, methods: list[str], rows: list[dict], truth: dict[str, float],
             floor: float | None = None) -> tuple[list[str], dict]:
     """A split's table, and per method whether the judged readout meets the split's margin (and ``floor``)."""
-    lines = [f"## Split {split}: {len({r['kept'] for r in rows})} heavy designs", "",
-             "| proxy | " + " | ".join(f"{r} tau [95% bootstrap]" for r in READOUTS) + " | median seconds |",
-             "|---|" + "---:|" * (len(READOUTS) + 1)]
-    meets = {}
-    for m in methods:
-        mine = sorted((r for r in rows if r["method"] == m), key=lambda r: r["kept"])
+    def figures_of(m: str, mine: list[dict]) -> dict[str, tuple[float, float, float]]:
         t = [truth[r["kept"]] for r in mine]
-        figures = {name: tau_with_interval([SIGN[name] * float(r[name]) for r in mine], t,
-                                           np.random.default_rng(zlib.crc32(f"{m} {name}".encode())))
-                   for name in READOUTS}
-        cells = [f"{tau:.2f} [{lo:.2f}, {hi:.2f}]" for tau, lo, hi in figures.values()]
-        lines.append(f"| {m} | " + " | ".join(cells) + f" | {np.median([float(r['seconds']) for r in mine]):.1f} |")
-        meets[m] = (figures[JUDGED][0] - figures["accuracy"][0] >= MARGIN[split] - 1e-9
-                    and (floor is None or figures[JUDGED][0] >= floor - 1e-9))
+        return {name: tau_with_interval([SIGN[name] * float(r[name]) for r in mine], t,
+                                        np.random.default_rng(zlib.crc32(f"{m} {name}".encode()))) for name in READOUTS}
+
+    lines, figures = readout_table(split, methods, rows, READOUTS, figures_of)
+    meets = {m: figures[m][JUDGED][0] - figures[m]["accuracy"][0] >= MARGIN[split] - 1e-9
+             and (floor is None or figures[m][JUDGED][0] >= floor - 1e-9) for m in methods}
     return lines, meets
 
 
