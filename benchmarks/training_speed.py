@@ -94,8 +94,9 @@ def section(split: int, methods: list[str], rows: list[dict], truth: dict[str, f
 
 
 def report(splits: list[int], methods: list[str], path: Path, seconds: float, heavy_seed: int | None = None) -> str:
+    kept_by = {s: set(designs_of(s, heavy_seed)) for s in splits}
     rows_by = {s: [r for r in read_rows(path) if int(r["split"]) == s and r["method"] in methods
-                   and r["kept"] in set(designs_of(s, heavy_seed))] for s in splits}
+                   and r["kept"] in kept_by[s]] for s in splits}
     every = [r for rows in rows_by.values() for r in rows]
     fresh = "" if heavy_seed is None else f" --heavy-seed {heavy_seed}"
     lines = ["# The training loss along the fine-tune as a readout of heavily pruned designs, Tiny id"
@@ -115,7 +116,7 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float, he
             verdict[m] = verdict.get(m, True) and ok
     if heavy_seed is not None:
         for s in splits:
-            kept, truth = designs_of(s, heavy_seed), committed_truth(s)
+            kept, truth = sorted(kept_by[s]), committed_truth(s)
             lines += [f"At split {s} the truth spreads {100 * np.std([truth[k] for k in kept]):.1f} points (sd) across "
                       "the draw's designs.", "", *other_proxies(s, kept, truth)]
     margins = ", ".join(f"at split {s} at least the accuracy's {MARGIN[s]:+.2f}" for s in splits)
@@ -159,7 +160,8 @@ def main() -> None:
     started, path = time.time(), RESULTS / "training-speed.csv"
     for s in args.splits:
         kept = designs_of(s, args.heavy_seed)
-        if missing := [k for k in kept if k not in committed_truth(s)]:
+        truth = committed_truth(s)
+        if missing := [k for k in kept if k not in truth]:
             p.error(f"--heavy-seed {args.heavy_seed}: {len(missing)} of its designs at split {s} have no export truth; "
                     f"run benchmarks/heavy_truths.py --splits {s} --heavy-seed {args.heavy_seed} --truth-seeds 0 first")
         measure(s, args.methods, kept, path)
