@@ -46,14 +46,19 @@ from coinfer_env.hardware import device_name
 OUT = Path("docs/results/calibration")
 
 
+def committed_rows(split: int, kept: list[str]) -> list[dict]:
+    """results/calibration/proxies.csv's rows of the designs ``kept`` at the split."""
+    wanted = set(kept)
+    return [r for r in read_rows(OUT / "proxies.csv") if int(r["split"]) == split and r["kept"] in wanted]
+
+
 def committed_raw(split: int, kept: list[str]) -> dict[str, dict[str, float]]:
     """method -> kept -> raw accuracy, for each method of PROXIES whose accuracy of every design in ``kept`` is in
     results/calibration/proxies.csv."""
     raw: dict[str, dict[str, float]] = {}
-    for r in read_rows(OUT / "proxies.csv"):
-        if int(r["split"]) == split and r["kept"] in kept:
-            raw.setdefault(r["method"], {})[r["kept"]] = float(r["proxy_accuracy"])
-    return {m: raw[m] for m in PROXIES if len(raw.get(m, {})) == len(kept)}
+    for r in committed_rows(split, kept):
+        raw.setdefault(r["method"], {})[r["kept"]] = float(r["proxy_accuracy"])
+    return {m: raw[m] for m in PROXIES if len(raw.get(m, {})) == len(set(kept))}
 
 
 def spread_text(first: np.ndarray, second: np.ndarray) -> str:
@@ -70,7 +75,6 @@ def ceiling_report(split: int, trained, kept: list[str], truth: dict[str, list[f
     """The report on the draw's two truth seeds; ``trained``: the split's bundled network; ``truth``: kept -> [seed 0,
     seed 1]."""
     config, bps = trained.config, trained.bits_per_symbol
-    first = {k: truth[k][0] for k in kept}
     mean = {k: float(np.mean(truth[k])) for k in kept}
     rows = [r for r in read_rows(OUT / "truth.csv") if int(r["split"]) == split and r["kept"] in kept
             and int(r["epochs"]) == 10 and int(r["seed"]) in (0, 1)]
@@ -85,17 +89,27 @@ def ceiling_report(split: int, trained, kept: list[str], truth: dict[str, list[f
              f"the export recipe (10 epochs), seeds 0 and 1; deployed accuracy, the two seeds' mean, "
              f"{100 * min(mean.values()):.1f}-{100 * max(mean.values()):.1f}%.", "",
              spread_text(np.array([truth[k][0] for k in kept]), np.array([truth[k][1] for k in kept])), "",
-             "## Truth seed 1 against seed 0: the noise ceiling", "",
+             *ceiling_sections(kept, truth, raw, maps, config, bps)]
+    return "\n".join(lines + ["", *within_draw(kept, mean, raw, full_kept(config)[-1])]) + "\n"
+
+
+def table_head(stand_in: str) -> list[str]:
+    """A table of ground_truth_check.compare rows, whose first column holds stand-ins for ``stand_in``."""
+    return [f"| stand-in for {stand_in} | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
+            "points | its spread (sd) | calibration error, points | top-pick regret |", "|---|---:|---:|---:|---:|---:|---:|"]
+
+
+def ceiling_sections(kept: list[str], truth: dict[str, list[float]], raw: dict[str, dict[str, float]],
+                     maps: dict, config, bps: int) -> list[str]:
+    """How truth seed 1 reads seed 0 (the noise ceiling), and how cost-only, each raw proxy of ``raw`` and each map of
+    ``maps`` that holds none of ``kept`` read the two seeds' mean; ``truth``: kept -> [seed 0, seed 1]."""
+    first = {k: truth[k][0] for k in kept}
+    mean = {k: float(np.mean(truth[k])) for k in kept}
+    lines = ["## Truth seed 1 against seed 0: the noise ceiling", "",
              "How a second fine-tune of each design reads the first: no stand-in for seed 0 can be expected to read it "
-             "better than this.", "",
-             "| stand-in for truth seed 0 | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
-             "points | its spread (sd) | calibration error, points | top-pick regret |",
-             "|---|---:|---:|---:|---:|---:|---:|",
+             "better than this.", "", *table_head("truth seed 0"),
              compare("truth seed 1", kept, first, [truth[k][1] for k in kept], config, bps), "",
-             "## Against the mean of truth seeds 0 and 1", "",
-             "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
-             "points | its spread (sd) | calibration error, points | top-pick regret |",
-             "|---|---:|---:|---:|---:|---:|---:|",
+             "## Against the mean of truth seeds 0 and 1", "", *table_head("the truth"),
              compare("cost-only (every design at their mean truth)", kept, mean,
                      [float(np.mean(list(mean.values())))] * len(kept), config, bps)]
     for m, accs in raw.items():
@@ -103,7 +117,7 @@ def ceiling_report(split: int, trained, kept: list[str], truth: dict[str, list[f
         if m in maps and not maps[m].held & set(kept):
             lines.append(compare(f"{map_name(m, maps[m])} (fitted on {maps[m].networks} networks, none of these)", kept,
                                  mean, [maps[m].fitted(accs[k]) for k in kept], config, bps))
-    return "\n".join(lines + ["", *within_draw(kept, mean, raw, full_kept(config)[-1])]) + "\n"
+    return lines
 
 
 def plane_loo_error(x: list[float], width: list[float], y: list[float]) -> float:
