@@ -109,11 +109,21 @@ def verdicts(split: int, draws: dict[int, list[str]], truth: dict[str, list[floa
                     f"{', '.join(candidates) or 'none'}."]
 
 
+def require_truths(p: argparse.ArgumentParser, split: int, seeds: list[int], heavy: int) -> None:
+    """Refuse (one line, exit 2) a heavy draw of ``seeds`` whose designs lack export truths of seeds 0 and 1."""
+    config = bundled_tiny(split).config
+    for seed in seeds:
+        kept = sorted(set(heavy_designs(config, heavy, seed)))
+        if len(draw_truths(split, kept)[0]) < len(kept):
+            p.error(f"--heavy-seeds {seed} is invalid at split {split}: its draw lacks export truths of seeds 0 and 1; "
+                    f"compute them with heavy_truths.py --splits {split} --heavy-seed {seed} --truth-seeds 0 1")
+
+
 def report(split: int, args: argparse.Namespace, started: float) -> str:
     """The report; ``started``: when this invocation began (time.time()), for its line."""
     trained = bundled_tiny(split)
     config, bps = trained.config, trained.bits_per_symbol
-    draws = {s: sorted(set(heavy_designs(config, args.heavy, s))) for s in args.heavy_seeds}
+    draws = pooled_designs(config, args)
     pooled = sorted({k for kept in draws.values() for k in kept})
     truth, rows = draw_truths(split, pooled)
     raw = committed_raw(split, pooled)
@@ -134,24 +144,34 @@ def report(split: int, args: argparse.Namespace, started: float) -> str:
     return "\n".join(lines + body) + "\n"
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def add_pooled_arguments(p: argparse.ArgumentParser) -> None:
+    """--split, --heavy-seeds, --heavy and --threads: the scripts that judge heavy draws together."""
     p.add_argument("--split", type=int, required=True, choices=range(1, 17), metavar="{1..16}")
     p.add_argument("--heavy-seeds", type=int, nargs="+", required=True, help="the heavy draws' seeds (two or more)")
     p.add_argument("--heavy", type=int, default=12, help="how many designs of each draw")
     p.add_argument("--threads", type=int, default=2)
+
+
+def parse_pooled_arguments(p: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, refusing fewer than two draws or a draw without both truth seeds, and set torch's thread count."""
     args = p.parse_args()
-    started = time.time()
     if len(set(args.heavy_seeds)) < 2:
         p.error(f"--heavy-seeds {' '.join(map(str, args.heavy_seeds))} is invalid: give two or more different seeds")
     torch.set_num_threads(args.threads)
-    config = bundled_tiny(args.split).config
-    for seed in args.heavy_seeds:
-        kept = sorted(set(heavy_designs(config, args.heavy, seed)))
-        if len(draw_truths(args.split, kept)[0]) < len(kept):
-            p.error(f"--heavy-seeds {seed} is invalid at split {args.split}: its draw lacks export truths of seeds 0 "
-                    f"and 1; compute them with heavy_truths.py --splits {args.split} --heavy-seed {seed} "
-                    "--truth-seeds 0 1")
+    require_truths(p, args.split, args.heavy_seeds, args.heavy)
+    return args
+
+
+def pooled_designs(config, args: argparse.Namespace) -> dict[int, list[str]]:
+    """Heavy-draw seed -> its designs (sorted JSON kept vectors)."""
+    return {s: sorted(set(heavy_designs(config, args.heavy, s))) for s in args.heavy_seeds}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_pooled_arguments(p)
+    started = time.time()
+    args = parse_pooled_arguments(p)
     text = report(args.split, args, started)
     out = OUT / f"heavy-pooled-split-{args.split:02d}.md"
     ckpt.atomic_write(out, lambda tmp: tmp.write_text(text))
