@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from heavy_truths import committed_raw, committed_rows
 from readout_screen import heavy, readout_table
 from reward_fidelity import PROXIES, append_row, bundled_tiny, heavy_designs, hosts_text, read_rows, tau_with_interval
 from search_proxies import committed_truth
@@ -131,15 +132,11 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float, he
 def other_proxies(split: int, kept: list[str], truth: dict[str, float]) -> list[str]:
     """Shown beside a fresh draw's verdict, not judged: the accuracy tau of every raw proxy in proxies.csv that has
     the whole draw at ``split``, so the draw's difficulty shows."""
-    raw: dict[str, dict[str, float]] = {}
-    for r in read_rows(RESULTS / "proxies.csv"):
-        if int(r["split"]) == split and r["kept"] in kept:
-            raw.setdefault(r["method"], {})[r["kept"]] = float(r["proxy_accuracy"])
-    whole = {m: accs for m, accs in sorted(raw.items()) if set(accs) == set(kept)}
+    whole = dict(sorted(committed_raw(split, kept).items()))
     if not whole:
         return []
     lines = [f"Shown, not judged: the accuracy of each raw proxy in proxies.csv on the same {len(kept)} designs "
-             f"(split {split}; {hosts_text([r for r in read_rows(RESULTS / 'proxies.csv') if int(r['split']) == split and r['kept'] in kept])}).",
+             f"(split {split}; {hosts_text(committed_rows(split, kept))}).",
              "", "| proxy | accuracy tau [95% bootstrap] |", "|---|---:|"]
     t = [truth[k] for k in kept]
     for m, accs in whole.items():
