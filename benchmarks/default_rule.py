@@ -48,13 +48,13 @@ def seconds_at_13() -> dict[str, float]:
     return {m: float(np.median([float(r["seconds"]) for r in rows if r["method"] == m])) for m in {r["method"] for r in rows}}
 
 
-def panel_taus(networks: list[dict], truth: dict[str, float], config, bps: int) -> dict[tuple[str, str], dict]:
-    """(panel, method) -> ``figures`` of the method's raw accuracies of the panel against ``truth``; the method
-    "noise ceiling" is truth seed 1 read as a stand-in for seed 0."""
+def panel_taus(networks: list[dict], kept_of: dict[str, list[str]], truth: dict[str, float], config,
+               bps: int) -> dict[tuple[str, str], dict]:
+    """(panel, method) -> ``figures`` of the method's raw accuracies of the panel's designs ``kept_of[panel]``
+    against ``truth``."""
     out = {}
-    for panel in SCORED + SHOWN:
+    for panel, kept in kept_of.items():
         rows = [r for r in networks if r["panel"] == panel]
-        kept = sorted({r["kept"] for r in rows})
         for m in sorted({r["method"] for r in rows}):
             acc = {r["kept"]: float(r["proxy_accuracy"]) for r in rows if r["method"] == m}
             out[(panel, m)] = figures(f"{panel} {m}", kept, truth, [acc[k] for k in kept], config, bps)
@@ -66,8 +66,8 @@ def report(networks: list[dict], seeds: dict[str, dict[int, float]], seconds: di
     config, bps = trained.config, trained.bits_per_symbol
     fixed = {r["kept"] for r in networks if r["panel"] in SCORED + SHOWN}
     truth = {k: float(np.mean([seeds[k][s] for s in SEEDS])) for k in fixed}
-    taus = panel_taus([r for r in networks if r["panel"] in SCORED + SHOWN], truth, config, bps)
     kept_of = {p: sorted({r["kept"] for r in networks if r["panel"] == p}) for p in SCORED + SHOWN}
+    taus = panel_taus(networks, kept_of, truth, config, bps)
     ceiling = {p: figures(f"{p} ceiling", kept_of[p], {k: seeds[k][SEEDS[0]] for k in kept_of[p]},
                           [seeds[k][SEEDS[1]] for k in kept_of[p]], config, bps)["tau"] for p in SCORED + SHOWN}
     methods = sorted({m for _, m in taus}, key=lambda m: -np.mean([taus[(p, m)]["tau"] for p in SCORED]))

@@ -93,7 +93,11 @@ def figures(name: str, designs: list[str], truth: dict[str, float], acc, config,
 
 def compare(name: str, designs: list[str], truth: dict[str, float], acc, config, bps: int) -> str:
     """A table row of ``figures``, named ``name``."""
-    f = figures(name, designs, truth, acc, config, bps)
+    return figures_row(name, figures(name, designs, truth, acc, config, bps))
+
+
+def figures_row(name: str, f: dict[str, float]) -> str:
+    """A table row of figures already computed by ``figures``."""
     return (f"| {name} | {f['tau']:.2f} [{f['lo']:.2f}, {f['hi']:.2f}] | {f['accuracy_tau']:.2f} | "
             f"{100 * f['below']:+.1f} | {100 * f['spread']:.1f} | {100 * f['error']:.1f} | {f['regret']:.3f} |")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ground_truth_check import compare, figures
+from ground_truth_check import figures, figures_row
 from reward_fidelity import PROXIES, bundled_tiny, hosts_text, read_rows
 from search_proxies import committed_truth, designs, heavy_pooled
 
@@ -89,9 +89,9 @@ def report(rows: list[dict], seconds: float) -> str:
              "| stand-in for the truth | reward tau [95% bootstrap] | accuracy tau | mean accuracy below the truth, "
              "points | its spread (sd) | calibration error, points | top-pick regret | median fine-tune, s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for p in PRECISIONS:
-        lines.append(compare(f"{PROXY}, {p}", kept, truth, acc_of[p], config, bps) + f" {np.median(time_of[p]):.2f} |")
-    tau = float(figures(f"{PROXY}, bfloat16", kept, truth, acc_of["bfloat16"], config, bps)["tau"])
+    read = {p: figures(f"{PROXY}, {p}", kept, truth, acc_of[p], config, bps) for p in PRECISIONS}
+    lines += [figures_row(f"{PROXY}, {p}", read[p]) + f" {np.median(time_of[p]):.2f} |" for p in PRECISIONS]
+    tau = float(read["bfloat16"]["tau"])
     fast = float(np.median(time_of["bfloat16"])) <= MAX_FINETUNE_S
     lines += ["", f"Per design, float32's fine-tune over bfloat16's: median {np.median(speedup):.2f}x "
               f"(range {speedup.min():.2f}-{speedup.max():.2f}). bfloat16 reads the designs "
