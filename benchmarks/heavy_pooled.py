@@ -102,8 +102,7 @@ def verdicts(split: int, draws: dict[int, list[str]], truth: dict[str, list[floa
                      " | ".join(f"{sec:.1f} ({where})" for sec, where in seconds.values()) + " | " +
                      " | ".join(f"{'passes' if ok else 'misses'}: {text}" for *_, ok, text in judged) +
                      f" | {'yes' if candidate else 'no'} |")
-    found = (", ".join(ordering) if ordering else
-             f"none: \"no proxy orders split {split}'s heavy designs\" stands")
+    found = ", ".join(ordering) or "none"
     return lines + ["", f"Proxies within {BUDGET:g} s that order the heavy designs: {found}. Candidates for a map that "
                     f"holds on heavy designs (they order them, and their line passes in every direction): "
                     f"{', '.join(candidates) or 'none'}."]
