@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy.stats import kendalltau
 
 REPO = Path(__file__).parents[1]
 SCRIPT = REPO / "benchmarks" / "heavy_pooled.py"
 CALIBRATION = Path("docs") / "results" / "calibration"
-SEEDS = ("6000", "7000")  # split 13's heavy draws with truth seeds 0 and 1 (docs/environment.md)
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -62,28 +62,29 @@ def read(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_the_pooled_report_is_rebuilt_from_the_committed_rows(tmp_path):
+@pytest.mark.parametrize("split, seeds", [("13", ("6000", "7000")), ("16", ("6000", "8000"))])
+def test_the_pooled_report_is_rebuilt_from_the_committed_rows(tmp_path, split, seeds):
     """With nothing to compute, the report comes out as committed (but for the line naming this invocation), the CSVs
     are untouched, and its figures are scipy's on the CSVs' rows: the ceiling's accuracy tau (truth seed 1 against
     seed 0 on all 24 designs) and the bar, 0.9 x the ceiling's reward tau, computed here from reward_fidelity.reward."""
     from reward_fidelity import bundled_tiny, heavy_designs, reward
 
-    name = "heavy-pooled-split-13.md"
+    name = f"heavy-pooled-split-{int(split):02d}.md"
     shutil.copytree(REPO / CALIBRATION, tmp_path / CALIBRATION)
     results = tmp_path / CALIBRATION
     before = [(results / rows).read_text() for rows in ("proxies.csv", "truth.csv")]
-    done = run(tmp_path, "--split", "13", "--heavy-seeds", *SEEDS)
+    done = run(tmp_path, "--split", split, "--heavy-seeds", *seeds)
     assert done.returncode == 0, done.stderr
     assert [(results / rows).read_text() for rows in ("proxies.csv", "truth.csv")] == before
     text = (results / name).read_text()
     timing = r"This invocation: [^;]*;"
     assert re.sub(timing, "", text) == re.sub(timing, "", (REPO / CALIBRATION / name).read_text())
 
-    trained = bundled_tiny(13)
-    kept = sorted({k for s in SEEDS for k in heavy_designs(trained.config, 12, int(s))})
+    trained = bundled_tiny(int(split))
+    kept = sorted({k for s in seeds for k in heavy_designs(trained.config, 12, int(s))})
     assert len(kept) == 24
     seeds = {(r["kept"], r["seed"]): float(r["test_accuracy"]) for r in read(results / "truth.csv")
-             if r["split"] == "13" and r["epochs"] == "10" and r["kept"] in kept}
+             if r["split"] == split and r["epochs"] == "10" and r["kept"] in kept}
     s0, s1 = ([seeds[(k, s)] for k in kept] for s in ("0", "1"))
     cells = next(line for line in text.splitlines() if line.startswith("| truth seed 1 |")).split(" | ")
     assert cells[2] == f"{kendalltau(s1, s0).statistic:.2f}"

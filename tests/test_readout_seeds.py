@@ -11,13 +11,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy.stats import kendalltau
 
 REPO = Path(__file__).parents[1]
 SCRIPT = REPO / "benchmarks" / "readout_seeds.py"
 CALIBRATION = Path("docs") / "results" / "calibration"
-ARGS = ("--split", "13", "--heavy-seeds", "6000", "7000", "--methods", "reconstruct-8", "adaptive-bn-8",
-        "--eval-seeds", "0", "1", "2")
+# the committed reports: split -> (its heavy draws, its methods); the first method is reconstruct-8 in each
+REPORTS = {"13": (("6000", "7000"), ("reconstruct-8", "adaptive-bn-8")),
+           "16": (("6000", "8000"), ("reconstruct-8", "finetune-48"))}
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -63,7 +65,8 @@ def test_a_seed_that_reads_every_design_alike_agrees_fully_and_the_reproduction_
     assert mean[1:] == seed0[1:]  # all but the bootstrap interval, which each row seeds by its name
 
 
-def test_the_report_is_rebuilt_from_the_committed_rows(tmp_path):
+@pytest.mark.parametrize("split", REPORTS)
+def test_the_report_is_rebuilt_from_the_committed_rows(tmp_path, split):
     """Nothing to compute: the CSVs stay as committed, the report comes out as committed (but for the line naming
     this invocation), eval seed 0 reproduces proxies.csv's readings as the report says, and each eval seed's accuracy
     tau against the truth is scipy's on the CSVs' rows."""
@@ -72,27 +75,28 @@ def test_the_report_is_rebuilt_from_the_committed_rows(tmp_path):
     shutil.copytree(REPO / CALIBRATION, tmp_path / CALIBRATION)
     results = tmp_path / CALIBRATION
     before = [(results / name).read_text() for name in ("eval-seeds.csv", "proxies.csv", "truth.csv")]
-    done = run(tmp_path, *ARGS)
+    draws, methods = REPORTS[split]
+    done = run(tmp_path, "--split", split, "--heavy-seeds", *draws, "--methods", *methods, "--eval-seeds", "0", "1", "2")
     assert done.returncode == 0, done.stderr
     assert [(results / name).read_text() for name in ("eval-seeds.csv", "proxies.csv", "truth.csv")] == before
-    name = "eval-seeds-split-13.md"
+    name = f"eval-seeds-split-{int(split):02d}.md"
     timing = r"This invocation: [^;]*;"
     text = (results / name).read_text()
     assert re.sub(timing, "", text) == re.sub(timing, "", (REPO / CALIBRATION / name).read_text())
 
-    config = bundled_tiny(13).config
-    kept = sorted({k for s in (6000, 7000) for k in heavy_designs(config, 12, s)})
+    config = bundled_tiny(int(split)).config
+    kept = sorted({k for s in draws for k in heavy_designs(config, 12, int(s))})
     seeds = {(r["kept"], r["seed"]): float(r["test_accuracy"]) for r in read(results / "truth.csv")
-             if r["split"] == "13" and r["epochs"] == "10" and r["kept"] in kept}
+             if r["split"] == split and r["epochs"] == "10" and r["kept"] in kept}
     truth = [(seeds[(k, "0")] + seeds[(k, "1")]) / 2 for k in kept]
     rows = read(results / "eval-seeds.csv")
     committed = {r["kept"]: r["proxy_accuracy"] for r in read(results / "proxies.csv")
-                 if r["split"] == "13" and r["method"] == "reconstruct-8" and r["kept"] in kept}
-    section = text.split("## reconstruct-8")[1].split("## adaptive-bn-8")[0]
+                 if r["split"] == split and r["method"] == "reconstruct-8" and r["kept"] in kept}
+    section = text.split("## reconstruct-8")[1].split("\n## ")[0]
     every = {}
     for seed in ("0", "1", "2"):
         acc = every[seed] = {r["kept"]: float(r["proxy_accuracy"]) for r in rows
-                             if r["split"] == "13" and r["method"] == "reconstruct-8" and r["eval_seed"] == seed}
+                             if r["split"] == split and r["method"] == "reconstruct-8" and r["eval_seed"] == seed}
         line = next(line for line in section.splitlines() if line.startswith(f"| eval seed {seed} |"))
         assert line.split(" | ")[2] == f"{kendalltau([acc[k] for k in kept], truth).statistic:.2f}"
         if seed == "0":
