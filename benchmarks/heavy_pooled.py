@@ -49,10 +49,11 @@ def draw_truths(split: int, kept: list[str]) -> tuple[dict[str, list[float]], li
     return {k: [seeds[(k, 0)], seeds[(k, 1)]] for k in kept if (k, 0) in seeds and (k, 1) in seeds}, rows
 
 
-def median_seconds(split: int, kept: list[str], method: str) -> tuple[float, str]:
-    """The method's median seconds over its proxies.csv rows of ``kept``, and where they were measured."""
-    rows = [r for r in committed_rows(split, kept) if r["method"] == method]
-    return float(np.median([float(r["seconds"]) for r in rows])), hosts_text(rows)
+def median_seconds(rows: list[dict], kept: list[str], method: str) -> tuple[float, str]:
+    """The method's median seconds over its proxies.csv ``rows`` of ``kept``, and where they were measured."""
+    wanted = set(kept)
+    mine = [r for r in rows if r["method"] == method and r["kept"] in wanted]
+    return float(np.median([float(r["seconds"]) for r in mine])), hosts_text(mine)
 
 
 def cross_draw(draws: dict[int, list[str]], mean: dict[str, float], accs: dict[str, float], config,
@@ -78,6 +79,7 @@ def verdicts(split: int, draws: dict[int, list[str]], truth: dict[str, list[floa
                       config, bps)["tau"]
     bar, last = SHARE * ceiling, list(draws)[-1]
     pairs = [(a, b) for a in draws for b in draws if a != b]
+    rows = committed_rows(split, pooled)
     lines = ["## The verdicts, by the rule", "",
              f"The bar: {SHARE:g} x the noise ceiling, {SHARE:g} x {ceiling:.2f} = {bar:.2f} (reward tau on all "
              f"{len(pooled)} designs against the two seeds' mean). The budget: a median of at most {BUDGET:g} s on the "
@@ -90,7 +92,7 @@ def verdicts(split: int, draws: dict[int, list[str]], truth: dict[str, list[floa
     ordering, candidates = [], []
     for m, accs in raw.items():
         tau = figures(f"raw {m}", pooled, mean, [accs[k] for k in pooled], config, bps)["tau"]
-        seconds = {s: median_seconds(split, kept, m) for s, kept in draws.items()}
+        seconds = {s: median_seconds(rows, kept, m) for s, kept in draws.items()}
         orders = tau >= bar and seconds[last][0] <= BUDGET
         judged = cross_draw(draws, mean, accs, config, bps)
         candidate = orders and all(ok for _, _, ok, _ in judged)

@@ -76,11 +76,11 @@ def groups(config) -> dict[str, tuple[list[str], dict[str, dict[str, float]], di
 def report(started: float) -> str:
     trained = bundled_tiny(SPLIT)
     config, bps = trained.config, trained.bits_per_symbol
-    lines = []
+    kinds, lines = groups(config), []
     for m in METHODS:
         lines += [f"## {m}", "", "| designs | raw level below the truth, points | " +
                   " | ".join(f"shift +{100 * c:.0f}" for c in SHIFTS) + " |", "|---|---:|" + "---:|" * len(SHIFTS)]
-        for name, (kept, raw, truth) in groups(config).items():
+        for name, (kept, raw, truth) in kinds.items():
             below = 100 * np.mean([truth[k] - raw[m][k] for k in kept])
             lines.append(f"| {name} | {below:.1f} | " + " | ".join(
                 f"{shifted_tau(kept, raw[m], truth, c, config, bps):.2f}{clipped(kept, raw[m], c)}" for c in SHIFTS) + " |")
