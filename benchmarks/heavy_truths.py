@@ -52,11 +52,11 @@ def committed_rows(split: int, kept: list[str]) -> list[dict]:
     return [r for r in read_rows(OUT / "proxies.csv") if int(r["split"]) == split and r["kept"] in wanted]
 
 
-def committed_raw(split: int, kept: list[str]) -> dict[str, dict[str, float]]:
+def committed_raw(split: int, kept: list[str], rows: list[dict] | None = None) -> dict[str, dict[str, float]]:
     """method -> kept -> raw accuracy, for each method of PROXIES whose accuracy of every design in ``kept`` is in
-    results/calibration/proxies.csv."""
+    results/calibration/proxies.csv (or in ``rows``, that file's rows of ``kept`` at the split, already read)."""
     raw: dict[str, dict[str, float]] = {}
-    for r in committed_rows(split, kept):
+    for r in committed_rows(split, kept) if rows is None else rows:
         raw.setdefault(r["method"], {})[r["kept"]] = float(r["proxy_accuracy"])
     return {m: raw[m] for m in PROXIES if len(raw.get(m, {})) == len(set(kept))}
 

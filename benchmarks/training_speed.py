@@ -132,11 +132,12 @@ def report(splits: list[int], methods: list[str], path: Path, seconds: float, he
 def other_proxies(split: int, kept: list[str], truth: dict[str, float]) -> list[str]:
     """Shown beside a fresh draw's verdict, not judged: the accuracy tau of every raw proxy in proxies.csv that has
     the whole draw at ``split``, so the draw's difficulty shows."""
-    whole = dict(sorted(committed_raw(split, kept).items()))
+    rows = committed_rows(split, kept)
+    whole = dict(sorted(committed_raw(split, kept, rows).items()))
     if not whole:
         return []
     lines = [f"Shown, not judged: the accuracy of each raw proxy in proxies.csv on the same {len(kept)} designs "
-             f"(split {split}; {hosts_text(committed_rows(split, kept))}).",
+             f"(split {split}; {hosts_text(rows)}).",
              "", "| proxy | accuracy tau [95% bootstrap] |", "|---|---:|"]
     t = [truth[k] for k in kept]
     for m, accs in whole.items():
